@@ -1,0 +1,50 @@
+"""gapviz: measure and explain the synthetic-to-real gap of Keras image regressors.
+
+The public names are listed in ``__all__``. They load lazily, so ``import gapviz`` does not
+import TensorFlow: that cost is paid the first time a model is touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from gapviz._errors import GapvizError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "load_model": "gapviz.models",
+    "list_layers": "gapviz.models",
+    "tap": "gapviz.models",
+    "Tapper": "gapviz.models",
+    "LayerInfo": "gapviz.models",
+    "compare": "gapviz.compare",
+    "GapResult": "gapviz.result",
+    "demo_model": "gapviz.assets",
+    "render_scene": "gapviz.scenes",
+    "render_pair": "gapviz.scenes",
+}
+
+__all__ = sorted([*_LAZY, "GapvizError", "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gapviz.assets import demo_model
+    from gapviz.compare import compare
+    from gapviz.models import LayerInfo, Tapper, list_layers, load_model, tap
+    from gapviz.result import GapResult
+    from gapviz.scenes import render_pair, render_scene
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gapviz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
