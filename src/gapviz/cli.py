@@ -16,14 +16,18 @@ from gapviz._errors import GapvizError
 def _cmd_layers(args: argparse.Namespace) -> int:
     import json
 
-    from gapviz.models import format_layer_table, list_layers, load_model
+    from gapviz.models import format_layer_table, list_layers, load_model, model_source
 
     model = load_model(args.model, safe_mode=not args.unsafe_load)
     layers = list_layers(model)
     if args.json:
         print(json.dumps([layer.to_dict() for layer in layers], indent=2))
-    else:
-        print(format_layer_table(layers))
+        return 0
+    source = model_source(model)
+    print(f"model: {source.path} ({source.format}, loaded with {source.loader}, sha256 {source.sha256})")
+    for note in source.notes:
+        print(f"note: {note}")
+    print(format_layer_table(layers))
     return 0
 
 
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("layers", help="list the tappable layers of a model file")
     p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true", help="print the layer list as JSON instead of a table")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.set_defaults(func=_cmd_layers)
 
@@ -74,8 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the first scene (default 0)")
     p.add_argument("--size", type=int, default=512, help="image side in pixels (default 512)")
-    p.add_argument("--set", action="append", metavar="KNOB=VALUE", help="override one knob; repeatable")
-    p.add_argument("--pair-with", metavar="PRESET", help="also render the same scenes under PRESET")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KNOB=VALUE",
+        help="override one knob (camera_focus, resolution, lighting, sensor_noise, compression, exposure, "
+        "color, texture, background); repeatable; with --pair-with, real.KNOB=VALUE or synth.KNOB=VALUE "
+        "sets one side only",
+    )
+    p.add_argument(
+        "--pair-with",
+        metavar="PRESET",
+        help="also render the same scenes under PRESET: OUT/real (--preset) and OUT/synth (PRESET)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_scenes)
 

@@ -1,0 +1,433 @@
+"""`gapviz.compare`: one streaming pass over paired real and synthetic images.
+
+Orchestration only: the maths lives in `gapviz.stats`, the input side in `gapviz.inputs`, the
+model side in `gapviz.models`, the rules in `gapviz.recommend`. Data flows one way::
+
+    build_pairs -> iter_batches (decode, resize, masks; prefetched threads)
+      -> Tapper.reduce (forward pass + in-graph reductions, real and synth in one batch)
+      -> PairAccumulator.add_layer
+      -> image statistics (in a second thread, overlapping the forward pass)
+      -> PairAccumulator.add_images
+    -> finalize -> recommend -> GapResult
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from gapviz._errors import GapvizError
+from gapviz.result import ExamplePair, FeatureExample, GapResult, LayerResult
+
+__all__ = ["compare"]
+
+#: channels shown per layer in the feature-map galleries
+TOP_CHANNELS = 8
+#: synthetic images kept for calibrating recommended amounts
+CALIBRATION_PAIRS = 12
+
+
+def _model_size(tapper: Any, image_size: int | Sequence[int] | None) -> tuple[int, int]:
+    if image_size is not None:
+        if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+            size = (int(image_size), int(image_size))
+        else:
+            size = tuple(int(v) for v in image_size)
+        if len(size) != 2 or min(size) < 8:
+            raise GapvizError(f"Argument 'image_size' must be an int or (height, width) >= 8 but got {image_size!r}")
+        fixed = tapper.input_shape[:2]
+        if None not in fixed and tuple(fixed) != size:
+            raise GapvizError(
+                f"the model takes {fixed[0]}x{fixed[1]} images but image_size={image_size!r} was given; "
+                "leave image_size out to use the model's own input size"
+            )
+        return size  # type: ignore[return-value]
+    h, w = tapper.input_shape[:2]
+    if h is None or w is None:
+        raise GapvizError(
+            "the model accepts images of any size, so gapviz cannot tell which size it was trained on; "
+            "pass image_size= (e.g. image_size=512, or --image-size 512 on the command line)"
+        )
+    return int(h), int(w)
+
+
+def _environment() -> dict:
+    import keras
+    import tensorflow as tf
+
+    from gapviz import __version__
+
+    env = {
+        "gapviz": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "devices": [d.name for d in tf.config.list_logical_devices()],
+    }
+    if "tf_keras" in sys.modules:
+        env["tf_keras"] = sys.modules["tf_keras"].__version__
+    return env
+
+
+def _architecture(model: Any, preset: str | None) -> str:
+    names = {"vgg16": "VGG16", "mobilenetv2": "MobileNetV2", "resnet50": "ResNet50", "resnet50v2": "ResNet50V2"}
+    if preset in names:
+        return names[preset]
+    return f"{type(model).__name__} {getattr(model, 'name', '')}".strip()
+
+
+def _feature_examples(acts_real: Mapping[str, np.ndarray], acts_synth: Mapping[str, np.ndarray], i: int) -> tuple:
+    """Top channels by energy over the pair, and the energy maps, for row ``i`` of each layer."""
+    out = []
+    for layer in acts_real:
+        r = np.asarray(acts_real[layer][i], np.float32)
+        s = np.asarray(acts_synth[layer][i], np.float32)
+        r = np.nan_to_num(r, nan=0.0, posinf=0.0, neginf=0.0)
+        s = np.nan_to_num(s, nan=0.0, posinf=0.0, neginf=0.0)
+        energy = np.abs(r).mean(axis=(0, 1)) + np.abs(s).mean(axis=(0, 1))
+        top = np.argsort(-energy, kind="stable")[: min(TOP_CHANNELS, energy.size)]
+        out.append(
+            FeatureExample(
+                layer=layer,
+                channels=tuple(int(c) for c in top),
+                real=r[..., top].copy(),
+                synth=s[..., top].copy(),
+                real_energy=np.abs(r).mean(axis=-1),
+                synth_energy=np.abs(s).mean(axis=-1),
+            )
+        )
+    return tuple(out)
+
+
+def _ref_path(ref: Any) -> str | None:
+    return None if isinstance(ref, (int, np.integer)) else os.fspath(ref)
+
+
+def compare(
+    model: Any,
+    real: Any,
+    synth: Any,
+    *,
+    layers: str | Sequence[str] | None = None,
+    masks: Mapping[str, Any] | None = None,
+    image_size: int | Sequence[int] | None = None,
+    analysis_size: int | Sequence[int] | None = None,
+    preprocess: str | Callable = "unit",
+    batch_size: int = 8,
+    examples: int = 5,
+    pairing: str = "auto",
+    seed: int = 0,
+    n_boot: int = 1000,
+    sample_cap: int = 500,
+    workers: int = 2,
+    progress: bool = True,
+    safe_mode: bool = True,
+    recommendations: bool = True,
+) -> GapResult:
+    """Measure how a model sees real images differently from synthetic ones.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, keras.Model or tf_keras.Model
+        A model file (``.keras``, Keras 3 or tf.keras ``.h5``, tf.keras SavedModel folder) or an
+        in-memory model. Files load with ``compile=False`` and Keras ``safe_mode``.
+    real, synth : folder, list of paths, or array (N, H, W, 3)
+        The two image sets. Folders pair by file stem; see ``pairing``.
+    layers : str or sequence of str, optional
+        Layers to tap (exact names, nested paths such as ``"resnet50v2/conv1_conv"``, or bare
+        names unique inside nested models). Default: the architecture's preset, detected from
+        layer names, or one conv layer per resolution stage.
+    masks : dict, optional
+        ``dict(real=folder, synth=folder)`` of object masks matched by stem (either may be
+        missing). Absent masks are estimated; the result records which were given.
+    image_size : int or (h, w), optional
+        Model input size; required only for models that accept any size.
+    analysis_size : int or (H, W), optional
+        Size for the image statistics (Canny baseline, sharpness, noise). Default: the size of the
+        first real image, so amounts are in its pixel units.
+    preprocess : str or callable
+        ``"unit"`` (x/255, the case study's training), ``"caffe"``, ``"tf"``, ``"torch"``,
+        ``"raw"``, or a callable on a float32 batch in 0..255.
+    batch_size : int
+        Pairs per forward pass (each pass holds ``2 * batch_size`` images).
+    examples : int
+        Pairs kept with images, edge maps and feature maps for display.
+    pairing : str
+        ``"auto"``, ``"stem"``, ``"order"``, ``"unpaired"``, or a CSV manifest path
+        (columns ``real,synth[,mask_real,mask_synth]``).
+    seed : int
+        Seeds the bootstrap, the vector sample and the calibration; same seed, same JSON.
+    n_boot : int
+        Bootstrap resamples for every confidence interval.
+    sample_cap : int
+        Pairs kept (a seeded uniform sample) for CKA and KID.
+    workers : int
+        Decoder threads.
+    progress : bool
+        Show a progress bar on stderr.
+    safe_mode : bool
+        Refuse model files with Lambda layers (they run code stored in the file).
+    recommendations : bool
+        Compute recommendations (with calibrated amounts).
+
+    Returns
+    -------
+    GapResult
+
+    Examples
+    --------
+    >>> import gapviz
+    >>> result = gapviz.compare(gapviz.demo_model(), "photos/", "renders/")  # doctest: +SKIP
+    >>> result.recommendations[0]["knob"]  # doctest: +SKIP
+    'camera_focus'
+    """
+    from gapviz import inputs, stats
+    from gapviz.models import list_layers, load_model, model_source, tap
+
+    for name, value, low in (("batch_size", batch_size, 1), ("examples", examples, 0), ("n_boot", n_boot, 10)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise GapvizError(f"Argument {name!r} must be an int >= {low} but got {value!r}")
+
+    keras_model = load_model(model, safe_mode=safe_mode)
+    source = model_source(keras_model)
+    tapper = tap(keras_model, layers)
+    model_size = _model_size(tapper, image_size)
+    depth = {info.path: info.depth for info in list_layers(keras_model)}
+    pre_name = inputs.preprocess_name(preprocess)
+    if isinstance(analysis_size, (int, np.integer)) and not isinstance(analysis_size, bool):
+        analysis_size = (int(analysis_size), int(analysis_size))
+
+    pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
+    paired = pairset.paired
+    reducer = stats.make_layer_reducer()
+    acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
+
+    total = len(pairset.pairs) if paired else len(pairset.real_items) + len(pairset.synth_items)
+    bar = _progress(total, progress, "pairs" if paired else "images")
+    canny: tuple[float, float, float] | None = None
+    canny_source = ""
+    kept: list[ExamplePair] = []
+    calib_images: list[np.ndarray] = []
+    calib_masks: list[np.ndarray] = []
+    calib_ids: list[Any] = []
+    pending: list[tuple[Future, Any]] = []
+    stream = inputs.iter_batches(
+        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers
+    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats") as pool, stream:
+        for batch in stream:
+            if canny is None:
+                first = batch.real_analysis if batch.real_analysis is not None else batch.synth_analysis
+                side_name = "real" if batch.real_analysis is not None else "synth"
+                low, high = stats.canny_thresholds(first)
+                canny = (float(low), float(high), float(stats.CANNY_SIGMA))
+                canny_source = f"gradient percentiles of the first {len(first)} {side_name} images"
+            ids = list(batch.stems) if paired else [f"{batch.side}:{s}" for s in batch.stems]
+            sides = ("real", "synth") if batch.side == "pair" else (batch.side,)
+            views = {s: batch.view(s) for s in sides}
+            # image statistics overlap the forward pass (OpenCV releases the GIL)
+            if batch.side == "pair":
+                job = pool.submit(
+                    stats.image_stats_pairs,
+                    batch.real_analysis, batch.real_mask_analysis, batch.synth_analysis, batch.synth_mask_analysis,
+                    canny=canny,
+                )  # fmt: skip
+            else:
+                v = views[batch.side]
+                job = pool.submit(_side_stats, batch.side, v.analysis, v.mask_analysis, canny)
+            pending.append((job, ids))
+            x = np.concatenate([inputs.preprocess(views[s].images, preprocess) for s in sides])
+            m = np.concatenate([views[s].mask for s in sides]).astype(np.float32)[..., None]
+            out = tapper.reduce(x, reducer, {"mask": m})
+            n = len(batch)
+            for layer in tapper.layers:
+                parts = {s: {k: v[i * n : (i + 1) * n] for k, v in out[layer].items()} for i, s in enumerate(sides)}
+                acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
+            if batch.side == "pair":
+                _keep_examples(kept, examples, batch, tapper, preprocess, canny)
+                room = CALIBRATION_PAIRS - len(calib_images)
+                if room > 0:
+                    calib_images.extend(batch.synth_analysis[:room])
+                    calib_masks.extend(batch.synth_mask_analysis[:room])
+                    calib_ids.extend(ids[:room])
+            while pending and pending[0][0].done():
+                job, job_ids = pending.pop(0)
+                acc.add_images(job_ids, job.result())
+            bar.update(n)
+        for job, job_ids in pending:
+            acc.add_images(job_ids, job.result())
+    bar.close()
+
+    usable = acc.n_pairs if paired else min(stream.mask_counts["real"]["given"] + stream.mask_counts["real"]["estimated"],
+                                            stream.mask_counts["synth"]["given"] + stream.mask_counts["synth"]["estimated"])  # fmt: skip
+    if usable < 2:
+        reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in stream.skipped[:5])
+        raise GapvizError(
+            f"fewer than 2 usable {'pairs' if paired else 'images per side'} ({usable}); "
+            + (f"skipped: {reasons}" if reasons else "give at least two images on each side")
+        )
+
+    final = acc.finalize(seed=seed, n_boot=n_boot)
+    layer_results = tuple(
+        sorted(
+            (
+                LayerResult(
+                    name=name,
+                    depth=int(depth.get(name, i)),
+                    shape=tuple(tapper.layer_shapes.get(name) or ())[1:],
+                    stats={**final["layers"][name]["stats"], "nonfinite": final["layers"][name]["nonfinite"]},
+                )
+                for i, name in enumerate(tapper.layers)
+            ),
+            key=lambda layer: layer.depth,
+        )
+    )
+
+    recs: list[dict] = []
+    calibration = None
+    if recommendations:
+        recs, calibration = _recommend(
+            final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, stream.analysis_size, seed
+        )
+
+    data = pairset.to_dict()
+    data.update(
+        n_pairs=int(acc.n_pairs) if paired else 0,
+        skipped=[*data["skipped"], *stream.skipped],
+        notes=list(stream.notes),
+        masks=stream.mask_counts,
+        analysis_size=list(stream.analysis_size),
+        model_size=list(model_size),
+        examples=[{"stem": e.stem, "real": e.real_path, "synth": e.synth_path} for e in kept],
+    )
+    model_info = {
+        **source.to_dict(),
+        "architecture": _architecture(keras_model, tapper.preset),
+        "input_shape": [model_size[0], model_size[1], tapper.input_shape[2]],
+        "preprocess": pre_name,
+        "preset": tapper.preset,
+        "layers": list(tapper.layers),
+        "tap_mode": tapper.mode,
+    }
+    parameters = {
+        "seed": seed, "n_boot": n_boot, "batch_size": batch_size, "examples": examples, "pairing": pairing,
+        "sample_cap": sample_cap, "image_size": list(model_size),
+        "analysis_size": list(stream.analysis_size), "layers_requested": layers, "safe_mode": safe_mode,
+    }  # fmt: skip
+    if calibration is not None:
+        parameters["calibration"] = {
+            "pairs": len(calib_images),
+            "settings": calibration.settings,
+            "objective_before": calibration.objective_before,
+            "objective_after": calibration.objective_after,
+            "share": calibration.share,
+        }
+    return GapResult(
+        model=model_info,
+        data=data,
+        layers=layer_results,
+        image_stats=final["image_stats"],
+        decay=final["decay"],
+        canny={"low": canny[0], "high": canny[1], "sigma": canny[2], "source": canny_source} if canny else {},
+        recommendations=tuple(recs),
+        parameters=parameters,
+        environment=_environment(),
+        examples=tuple(kept),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _side_stats(side: str, images: np.ndarray, masks: np.ndarray, canny: tuple) -> dict:
+    from gapviz import stats
+
+    return {side: stats.image_stats_batch(images, masks, canny=canny)}
+
+
+def _keep_examples(kept: list, examples: int, batch: Any, tapper: Any, preprocess: Any, canny: tuple) -> None:
+    """Keep the first ``examples`` pairs with full feature maps (one extra pass over those rows only)."""
+    from gapviz import inputs, stats
+
+    room = examples - len(kept)
+    if room <= 0:
+        return
+    k = min(room, len(batch))
+    x = np.concatenate([inputs.preprocess(batch.real[:k], preprocess), inputs.preprocess(batch.synth[:k], preprocess)])
+    acts = tapper(x)
+    real_acts = {name: a[:k] for name, a in acts.items()}
+    synth_acts = {name: a[k:] for name, a in acts.items()}
+    low, high, sigma = canny
+    for i in range(k):
+        kept.append(
+            ExamplePair(
+                stem=batch.stems[i],
+                real_path=_ref_path(batch.refs["real"][i]),
+                synth_path=_ref_path(batch.refs["synth"][i]),
+                real_image=batch.real_analysis[i].copy(),
+                synth_image=batch.synth_analysis[i].copy(),
+                real_mask=batch.real_mask_analysis[i].copy(),
+                synth_mask=batch.synth_mask_analysis[i].copy(),
+                real_edges=stats.canny_edges(batch.real_analysis[i], low, high, sigma=sigma),
+                synth_edges=stats.canny_edges(batch.synth_analysis[i], low, high, sigma=sigma),
+                features=_feature_examples(real_acts, synth_acts, i),
+            )
+        )
+
+
+def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, analysis_size, seed):
+    from gapviz import stats
+    from gapviz.recommend import CalibrationSample, recommend
+    from gapviz.scenes import apply_camera_knobs
+
+    pair_values = acc.pair_values()
+    sample = None
+    if paired and calib_images:
+        ids, cols = acc.side_values("real")
+        index = {pid: i for i, pid in enumerate(ids.tolist())}
+        rows = [index[c] for c in calib_ids]
+        sample = CalibrationSample(
+            synth_images=calib_images,
+            synth_masks=calib_masks,
+            real_values={k: v[rows] for k, v in cols.items()},
+        )
+
+    def measure(images, masks, names):
+        registered = sorted({n.split(".")[0] for n in names})
+        return stats.image_stats_batch(images, masks, canny=canny, stats=registered)
+
+    return recommend(
+        image_stats=final["image_stats"],
+        pair_values=pair_values,
+        layers=[layer.to_dict() for layer in layer_results],
+        decay=final["decay"],
+        paired=paired,
+        sample=sample,
+        measure=measure,
+        apply=apply_camera_knobs,
+        width=int(analysis_size[1]),
+        seed=seed,
+    )
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool, unit: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, desc="gapviz", file=sys.stderr, disable=not sys.stderr.isatty())

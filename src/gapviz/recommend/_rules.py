@@ -1,0 +1,390 @@
+"""Rules that turn measured gaps into recommendations for the rendering team.
+
+Each knob of the fixed vocabulary (DESIGN.md) has one *primary* statistic that says, on its own,
+which way the renders must change, plus *supporting* measurements that go into the evidence.
+
+Decision, per knob:
+
+1. Direction and size come from the per-pair values of the primary statistic, compared on a log
+   scale for positive, skewed statistics (sharpness, noise, blockiness). The magnitude ``m`` is the
+   mean paired difference in units of the real set's standard deviation: "how many real-set SDs
+   the renders are away", comparable across statistics, unlike the paired d_z which grows without
+   bound for nearly identical pairs.
+2. A gap counts only if it is *significant*: its 95 % bootstrap CI excludes 0, it exceeds the
+   real-vs-real noise floor, and a paired t-test passes a Bonferroni-corrected level over all
+   rules (nine knobs are tested at once, so an uncorrected 5 % level would put a false
+   recommendation in about one run in three of two identical sets).
+3. Severity: ``high`` for m >= 1, ``medium`` for m >= 0.4, ``low`` below. No significant gap, no
+   recommendation at all.
+4. Camera knobs with an operator (`CALIBRATED_KNOBS`) get a calibrated ``suggested`` amount. They
+   are fitted jointly, so a gap another knob explains (lens softness also blurs the background)
+   gets a negligible amount: that recommendation drops to ``low`` and its priority shrinks by the
+   share of the mismatch it explains.
+5. Priority: severity first, then ``m`` times the explained share.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
+
+__all__ = ["KNOBS", "RULES", "Recommendation", "Rule", "recommend"]
+
+#: The fixed recommendation vocabulary, in DESIGN.md's order.
+KNOBS = (
+    "camera_focus",
+    "resolution",
+    "lighting",
+    "sensor_noise",
+    "compression",
+    "exposure",
+    "color",
+    "texture",
+    "background",
+)
+ALPHA = 0.05
+HIGH, MEDIUM = 1.0, 0.4
+#: calibrated amounts below these change nothing a viewer could see
+NEGLIGIBLE = {"camera_focus": 0.3, "resolution": 0.2, "sensor_noise": 0.75, "compression": 0.5,
+              "exposure": 0.13, "color": 0.05}  # fmt: skip
+UNITS = {
+    "camera_focus": "px (background Gaussian blur sigma at the analysed image size)",
+    "resolution": "px (whole-image Gaussian softness sigma at the analysed image size)",
+    "sensor_noise": "grey levels (Gaussian noise sigma, 8-bit)",
+    "compression": "JPEG quality (1-100)",
+    "exposure": "EV stops",
+    "color": "white-balance cast (-1 cool .. +1 warm)",
+}
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one knob is recognised.
+
+    Attributes
+    ----------
+    knob : str
+    primary : str
+        Image statistic key, or ``"warmth"`` (rgb_relative.r - rgb_relative.b).
+    sign : int
+        +1 when ``synth > real`` on the primary means the renders need *more* of the knob's effect.
+    log : bool
+        Compare the primary on a log scale.
+    support : tuple of (statistic, scope, sign)
+        Supporting evidence: an image statistic (scope None), a layer statistic (scope "layers"),
+        or an across-layer statistic (scope "decay").
+    reversible : bool
+        Whether the opposite gap is also actionable by this knob (e.g. exposure both ways);
+        texture and background act only in the "add" direction, since a smaller object or
+        background edge density on the real side is what defocus and softness already explain.
+    weight : float
+        Priority weight; texture and background are lower because part of what they measure is
+        the camera knobs' effect.
+    """
+
+    knob: str
+    primary: str
+    sign: int
+    log: bool
+    support: tuple = ()
+    reversible: bool = True
+    weight: float = 1.0
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("camera_focus", "laplacian_var.background", +1, True,
+         (("background_ratio", "layers", +1), ("background_ratio_slope", "decay", +1),
+          ("canny_edge_density.background", None, +1))),
+    Rule("resolution", "laplacian_var.object", +1, True,
+         (("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
+          ("blur_effect", None, -1), ("canny_straightness", None, +1))),
+    Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),)),
+    Rule("sensor_noise", "noise_sigma.background", -1, True, ()),
+    Rule("compression", "jpeg_blockiness", -1, True, ()),
+    Rule("exposure", "brightness", -1, False, (("rms_contrast", None, -1),)),
+    Rule("color", "warmth", -1, False, (("rgb_relative.r", None, -1), ("rgb_relative.b", None, +1))),
+    Rule("texture", "canny_edge_density.object", -1, False, (("laplacian_var.object", None, -1),),
+         reversible=False, weight=0.5),
+    Rule("background", "canny_edge_density.background", -1, False, (), reversible=False, weight=0.5),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One instruction for the rendering team (the JSON ``recommendations`` items)."""
+
+    knob: str
+    action: str
+    severity: str
+    effect_size: float | None
+    ci95: list
+    evidence: list
+    suggested: float | int | None = None
+    parameter: str | None = None
+    unit: str | None = None
+    magnitude: float | None = None
+    direction: str = "add"
+    priority: float = 0.0
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _values(pair_values: Mapping[str, tuple], key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    if key == "warmth":
+        r, b = pair_values.get("rgb_relative.r"), pair_values.get("rgb_relative.b")
+        if r is None or b is None:
+            return None
+        return np.asarray(r[0]) - np.asarray(b[0]), np.asarray(r[1]) - np.asarray(b[1])
+    got = pair_values.get(key)
+    if got is None:
+        return None
+    return np.asarray(got[0], np.float64), np.asarray(got[1], np.float64)
+
+
+def _transform(x: np.ndarray, log: bool) -> np.ndarray:
+    return np.log(np.maximum(x, 0) + 1e-6) if log else x
+
+
+def _test(real: np.ndarray, synth: np.ndarray, log: bool, paired: bool) -> tuple[float, float, float]:
+    """(mean difference on the rule's scale, magnitude m, p-value)."""
+    from scipy import stats as sps
+
+    r, s = _transform(real, log), _transform(synth, log)
+    if paired and len(r) == len(s):
+        keep = np.isfinite(r) & np.isfinite(s)
+        r, s = r[keep], s[keep]
+        d = s - r
+        if len(d) < 2:
+            return 0.0, 0.0, 1.0
+        mean_d = float(d.mean())
+        p = 1.0 if np.allclose(d, d[0]) and mean_d == 0 else float(sps.ttest_1samp(d, 0.0).pvalue)
+    else:
+        r, s = r[np.isfinite(r)], s[np.isfinite(s)]
+        if len(r) < 2 or len(s) < 2:
+            return 0.0, 0.0, 1.0
+        mean_d = float(s.mean() - r.mean())
+        p = float(sps.ttest_ind(s, r, equal_var=False).pvalue)
+    sd = float(np.std(r, ddof=1)) if len(r) > 1 else 0.0
+    if not sd > 0:
+        sd = float(np.std(np.concatenate([r, s]), ddof=1)) or 1e-12
+    p = 1.0 if not math.isfinite(p) else p
+    return mean_d, abs(mean_d) / sd, p
+
+
+def _significant(stat: Mapping | None, p: float, n_rules: int) -> bool:
+    if stat is None or p >= ALPHA / n_rules:
+        return False
+    lo, hi = (stat.get("ci95") or [None, None])[:2]
+    if lo is None or hi is None or lo <= 0 <= hi:
+        return False
+    floor, diff = stat.get("noise_floor"), stat.get("diff")
+    return not (floor is not None and diff is not None and abs(diff) <= floor)
+
+
+def _evidence_item(statistic: str, stat: Mapping, layer: str | None = None) -> dict:
+    item = {"statistic": statistic}
+    if layer is not None:
+        item["layer"] = layer
+    for key in ("real", "synth", "diff", "effect_size", "ci95", "noise_floor", "n"):
+        item[key] = stat.get(key)
+    return item
+
+
+def _evidence(rule: Rule, image_stats, layers, decay) -> list[dict]:
+    primary = rule.primary
+    items = []
+    if primary == "warmth":
+        primary_keys = ("rgb_relative.r", "rgb_relative.b")
+    else:
+        primary_keys = (primary,)
+    for key in primary_keys:
+        if key in image_stats:
+            items.append(_evidence_item(key, image_stats[key]))
+    for statistic, scope, _sign in rule.support:
+        if scope == "layers":
+            for layer in layers:
+                stat = layer.get("stats", {}).get(statistic)
+                if stat and stat.get("diff") is not None:
+                    items.append(_evidence_item(statistic, stat, layer["name"]))
+        elif scope == "decay":
+            stat = decay.get(statistic)
+            if stat and stat.get("diff") is not None:
+                items.append(_evidence_item(statistic, stat, "across layers"))
+        elif statistic in image_stats and statistic not in primary_keys:
+            items.append(_evidence_item(statistic, image_stats[statistic]))
+    return items
+
+
+def _action(knob: str, direction: str, suggested, real: float | None, synth: float | None, width: int | None) -> str:
+    at = f" at {width} px image width" if width else ""
+    r = f"{real:.3g}" if real is not None else "?"
+    s = f"{synth:.3g}" if synth is not None else "?"
+    if direction == "reverse":
+        return {
+            "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (Laplacian variance {s} vs {r}): "
+            "reduce the depth-of-field blur on the background.",
+            "resolution": f"Synthetic objects are softer than the real ones (Laplacian variance {s} vs {r}): raise the "
+            "render resolution or remove lens softening.",
+            "lighting": f"Synthetic lighting is less uniform than the real one (illumination CV {s} vs {r}): use softer, "
+            "wider light coverage on the shackles.",
+            "sensor_noise": f"Renders are noisier than the photos (noise sigma {s} vs {r} grey levels): lower render "
+            "noise or grain.",
+            "compression": f"Renders show more 8x8 block artefacts than the photos (blockiness {s} vs {r}): save "
+            "them losslessly or at a higher JPEG quality.",
+            "exposure": f"Renders are darker than the photos (mean brightness {s} vs {r}): raise exposure"
+            + (f" by about {abs(suggested):.2f} EV." if suggested else "."),
+            "color": "Renders are warmer than the photos: shift the white balance towards blue"
+            + (f" by about {abs(suggested):.2f} on the cast scale." if suggested else "."),
+        }[knob]
+    if knob == "camera_focus":
+        amount = f"; target a background blur of about {suggested:.1f} px (Gaussian sigma){at}" if suggested else ""
+        return (f"Turn on depth of field focused on the shackles so the background is out of focus{amount}. "
+                f"Background Laplacian variance: real {r}, synthetic {s}.")  # fmt: skip
+    if knob == "resolution":
+        amount = f" of about {suggested:.2f} px (Gaussian sigma){at}" if suggested else ""
+        return (f"Soften the renders: lower the render resolution or add lens softness{amount} over the whole image. "
+                f"Object Laplacian variance: real {r}, synthetic {s}.")  # fmt: skip
+    if knob == "lighting":
+        return (f"Replace uniform ambient light with a directional key light that leaves part of the shackles in "
+                f"shadow; illumination CV over the object: real {r}, synthetic {s}.")  # fmt: skip
+    if knob == "sensor_noise":
+        amount = f" with a sigma of about {suggested:.1f} grey levels (8-bit)" if suggested else ""
+        return (f"Add Gaussian sensor noise{amount} after rendering. Background noise sigma: real {r}, "
+                f"synthetic {s} grey levels.")  # fmt: skip
+    if knob == "compression":
+        amount = f" at a quality of about {int(suggested)}" if suggested else ""
+        return (f"Save the renders through the camera's codec: JPEG{amount}. Block-edge ratio: real {r}, "
+                f"synthetic {s}.")  # fmt: skip
+    if knob == "exposure":
+        amount = f" by about {abs(suggested):.2f} EV" if suggested else ""
+        return f"Lower the exposure{amount}: renders are brighter than the photos (mean brightness {s} vs {r})."
+    if knob == "color":
+        amount = f" by about {abs(suggested):.2f} on the cast scale" if suggested else ""
+        tone = "warm (orange)" if (suggested or 0) >= 0 else "cool (blue)"
+        return f"Grade the renders towards a {tone} white balance{amount}; relative red minus blue: real {r}, synthetic {s}."
+    if knob == "texture":
+        return (f"Add surface detail to the metal (scratches, rust, wear marks): the real objects carry more edges "
+                f"(Canny density on the object {r} vs {s}).")  # fmt: skip
+    return (f"Use more varied, cluttered backgrounds (vegetation, structures, sky gradients): real backgrounds carry more "
+            f"edges than the renders even though they are defocused (Canny density {r} vs {s}).")  # fmt: skip
+
+
+def recommend(
+    *,
+    image_stats: Mapping[str, Mapping],
+    pair_values: Mapping[str, tuple],
+    layers: Sequence[Mapping] = (),
+    decay: Mapping[str, Mapping] | None = None,
+    paired: bool = True,
+    sample: CalibrationSample | None = None,
+    measure: Callable | None = None,
+    apply: Callable | None = None,
+    width: int | None = None,
+    seed: int = 0,
+) -> tuple[list[dict], Calibration | None]:
+    """Recommendations, highest priority first, and the calibration behind their amounts.
+
+    Parameters
+    ----------
+    image_stats : dict
+        Image statistic name -> ``Stat`` (the JSON ``image_stats``).
+    pair_values : dict
+        Image statistic name -> ``(real_values, synth_values)`` per pair (or per image when the
+        sets are not paired).
+    layers : sequence of dict
+        The JSON ``layers`` (for supporting evidence).
+    decay : dict, optional
+        The JSON ``decay`` (for supporting evidence).
+    paired : bool
+        Whether ``pair_values`` are aligned pairs.
+    sample : CalibrationSample, optional
+        Synthetic images for calibrating amounts; without it, no ``suggested`` values.
+    measure, apply : callable, optional
+        See `calibrate`; required with ``sample``.
+    width : int, optional
+        Analysed image width, quoted in the actions.
+    seed : int
+        Seeds the calibration's simulated noise.
+
+    Returns
+    -------
+    (list of dict, Calibration or None)
+
+    Examples
+    --------
+    >>> recs, _ = recommend(image_stats={}, pair_values={})
+    >>> recs
+    []
+    """
+    decay = decay or {}
+    found = []
+    for rule in RULES:
+        vals = _values(pair_values, rule.primary)
+        if vals is None:
+            continue
+        stat = image_stats.get(rule.primary) if rule.primary != "warmth" else _warmth_stat(image_stats, vals, paired)
+        mean_d, m, p = _test(vals[0], vals[1], rule.log, paired)
+        if not _significant(stat, p, len(RULES)):
+            continue
+        direction = "add" if mean_d * rule.sign > 0 else "reverse"
+        if direction == "reverse" and not rule.reversible:
+            continue
+        found.append((rule, stat, m, direction))
+
+    calibration = None
+    to_fit = [rule.knob for rule, _, _, d in found if d == "add" and rule.knob in CALIBRATED_KNOBS]
+    for rule, _, _, d in found:  # exposure and colour are fitted in both directions
+        if d == "reverse" and rule.knob in ("exposure", "color"):
+            to_fit.append(rule.knob)
+    if to_fit and sample is not None and len(sample) > 0 and measure is not None and apply is not None:
+        calibration = calibrate(sample, to_fit, measure=measure, apply=apply, seed=seed)
+
+    recs = []
+    for rule, stat, m, direction in found:
+        severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
+        notes, suggested, share = [], None, 1.0
+        if calibration is not None and rule.knob in calibration.settings:
+            suggested = calibration.settings[rule.knob]
+            share = calibration.share.get(rule.knob, 1.0)
+            if abs(suggested) < NEGLIGIBLE[rule.knob]:
+                notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
+                severity, suggested = "low", None
+        real, synth = stat.get("real"), stat.get("synth")
+        recs.append(
+            Recommendation(
+                knob=rule.knob,
+                action=_action(rule.knob, direction, suggested, real, synth, width),
+                severity=severity,
+                effect_size=stat.get("effect_size"),
+                ci95=list(stat.get("ci95") or [None, None]),
+                evidence=_evidence(rule, image_stats, layers, decay),
+                suggested=suggested,
+                parameter=rule.knob if suggested is not None else None,
+                unit=UNITS.get(rule.knob) if suggested is not None else None,
+                magnitude=round(m, 4),
+                direction=direction,
+                priority=round(m * share * rule.weight, 4),
+                notes=notes,
+            )
+        )
+    recs.sort(key=lambda r: (_SEVERITY_RANK[r.severity], -r.priority, KNOBS.index(r.knob)))
+    return [r.to_dict() for r in recs], calibration
+
+
+def _warmth_stat(image_stats: Mapping, vals: tuple[np.ndarray, np.ndarray], paired: bool) -> dict | None:
+    """A Stat for red-minus-blue, built from the per-pair values when the two channel Stats exist."""
+    if "rgb_relative.r" not in image_stats or "rgb_relative.b" not in image_stats:
+        return None
+    from gapviz.stats import paired_stat, unpaired_stat
+
+    real, synth = vals
+    fn = paired_stat if paired else unpaired_stat
+    return fn(real, synth, seed=0, n_boot=1000)

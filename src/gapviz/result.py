@@ -1,0 +1,260 @@
+"""`GapResult`: what `gapviz.compare` returns.
+
+A frozen record of every number the comparison measured (in the JSON shapes of
+docs/architecture.md), the example pairs the report shows, and the recommendations.
+It recomputes nothing: plots and the report only draw what is stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ExamplePair", "FeatureExample", "GapResult", "LayerResult", "write_atomic"]
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """Statistics of one tapped layer.
+
+    Attributes
+    ----------
+    name : str
+        Canonical layer path, e.g. ``"resnet50v2/conv1_conv"``.
+    depth : int
+        Position of the layer in the model's layer order (shallow first).
+    shape : tuple
+        Output shape of the layer for one image, ``(h, w, channels)``.
+    stats : dict
+        Statistic name -> ``Stat`` or set-statistic dict (see docs/architecture.md).
+    """
+
+    name: str
+    depth: int
+    shape: tuple
+    stats: dict
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "depth": self.depth, "shape": list(self.shape), "stats": self.stats}
+
+
+@dataclass(frozen=True)
+class FeatureExample:
+    """Feature maps of one example pair at one layer (only for the few pairs the report shows).
+
+    Attributes
+    ----------
+    layer : str
+        Canonical layer path.
+    channels : tuple of int
+        Indices of the channels shown: the top channels by activation energy over the pair.
+    real, synth : np.ndarray
+        ``(h, w, len(channels))`` activations of those channels.
+    real_energy, synth_energy : np.ndarray
+        ``(h, w)`` channel-mean absolute activation (the energy map drawn over the image).
+    """
+
+    layer: str
+    channels: tuple
+    real: np.ndarray
+    synth: np.ndarray
+    real_energy: np.ndarray
+    synth_energy: np.ndarray
+
+
+@dataclass(frozen=True)
+class ExamplePair:
+    """One real/synthetic example pair kept for display.
+
+    Attributes
+    ----------
+    stem : str
+        The shared file stem (or index) of the pair.
+    real_path, synth_path : str or None
+        Source files, when the inputs were files.
+    real_image, synth_image : np.ndarray
+        ``(H, W, 3)`` uint8 at the analysis size.
+    real_mask, synth_mask : np.ndarray
+        ``(H, W)`` bool object masks (given or estimated, see ``GapResult.data["masks"]``).
+    real_edges, synth_edges : np.ndarray
+        ``(H, W)`` bool Canny edge maps with the shared absolute thresholds.
+    features : tuple of FeatureExample
+        One per tapped layer, shallow first.
+    """
+
+    stem: str
+    real_path: str | None
+    synth_path: str | None
+    real_image: np.ndarray
+    synth_image: np.ndarray
+    real_mask: np.ndarray
+    synth_mask: np.ndarray
+    real_edges: np.ndarray
+    synth_edges: np.ndarray
+    features: tuple = ()
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """The measured synthetic gap between a real and a synthetic image set, seen by one model.
+
+    Attributes
+    ----------
+    model : dict
+        Path, sha256, loader, format, architecture, input shape, preprocessing, preset.
+    data : dict
+        Pairs, pairing mode, unmatched and skipped inputs with reasons, mask sources.
+    layers : tuple of LayerResult
+        Tapped layers ordered by depth (shallow first).
+    image_stats : dict
+        Per-image statistic name -> ``Stat`` (Canny baseline, sharpness, noise, lighting, ...).
+    decay : dict
+        Across-layer statistics, e.g. ``background_ratio_slope``.
+    canny : dict
+        The shared absolute Canny thresholds and where they came from.
+    recommendations : tuple of dict
+        Rendering recommendations, highest priority first.
+    parameters : dict
+        Every argument that shaped the numbers (seed, batch size, bootstrap count, ...).
+    environment : dict
+        Versions of Python, TensorFlow, Keras, numpy and gapviz.
+    examples : tuple of ExamplePair
+        Images, masks, edge maps and feature maps of the example pairs (not in the JSON).
+    created : str
+        ISO timestamp of the run (excluded from equality checks of numbers).
+    """
+
+    model: dict
+    data: dict
+    layers: tuple
+    image_stats: dict
+    decay: dict
+    canny: dict
+    recommendations: tuple
+    parameters: dict
+    environment: dict
+    examples: tuple = field(default=(), repr=False)
+    created: str = ""
+
+    # -- serialisation ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """All numbers as plain JSON-compatible Python objects (NaN becomes ``None``)."""
+        from gapviz import __version__
+
+        out = {
+            "gapviz_version": __version__,
+            "created": self.created,
+            "model": self.model,
+            "data": self.data,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "decay": self.decay,
+            "image_stats": self.image_stats,
+            "canny": self.canny,
+            "recommendations": list(self.recommendations),
+            "parameters": self.parameters,
+            "environment": self.environment,
+        }
+        return _jsonable(out)
+
+    def to_json(self, path: str | os.PathLike | None = None, *, indent: int = 2) -> str:
+        """Return the JSON text; when ``path`` is given, also write it there atomically."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+        if path is not None:
+            write_atomic(path, text.encode("utf-8"))
+        return text
+
+    def save_report(self, path: str | os.PathLike, **kwargs: Any) -> str:
+        """Write the self-contained HTML report to ``path`` (atomically) and return the path."""
+        from gapviz.report import render_report
+
+        html = render_report(self, **kwargs)
+        write_atomic(path, html.encode("utf-8"))
+        return str(path)
+
+    # -- display ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        n = self.data.get("n_pairs", 0)
+        top = ", ".join(f"{r['knob']}({r['severity']})" for r in self.recommendations[:3]) or "none"
+        arch = self.model.get("architecture") or "model"
+        return f"<GapResult {arch}: {n} pairs, {len(self.layers)} layers, recommendations: {top}>"
+
+    def _repr_html_(self) -> str:
+        from gapviz.report import render_summary
+
+        return render_summary(self)
+
+    # -- figures ---------------------------------------------------------------------------------
+    def plot_feature_maps(self, example: int = 0, layer: str | int = 0, **kwargs: Any):
+        """Side-by-side feature maps (real | synthetic) of an example pair at one layer."""
+        from gapviz.plots import plot_feature_maps
+
+        return plot_feature_maps(self, example=example, layer=layer, **kwargs)
+
+    def plot_layer_curves(self, **kwargs: Any):
+        """Background-noise decay, edge sharpness and CKA across layers, with 95 % CI bands."""
+        from gapviz.plots import plot_layer_curves
+
+        return plot_layer_curves(self, **kwargs)
+
+    def plot_canny(self, example: int = 0, **kwargs: Any):
+        """Canny edge maps of an example pair with the shared absolute thresholds."""
+        from gapviz.plots import plot_canny
+
+        return plot_canny(self, example=example, **kwargs)
+
+    def plot_image_stats(self, **kwargs: Any):
+        """Image statistics as paired effect sizes with 95 % CIs, sorted by size."""
+        from gapviz.plots import plot_image_stats
+
+        return plot_image_stats(self, **kwargs)
+
+    # -- lookups ---------------------------------------------------------------------------------
+    def layer(self, name: str) -> LayerResult:
+        """The `LayerResult` of a tapped layer, by canonical path or bare name."""
+        for layer in self.layers:
+            if layer.name == name or layer.name.rsplit("/", 1)[-1] == name:
+                return layer
+        from gapviz._errors import GapvizError
+
+        names = ", ".join(layer.name for layer in self.layers)
+        raise GapvizError(f"layer {name!r} was not tapped in this result; tapped layers: {names}")
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
