@@ -1,0 +1,379 @@
+"""Decoding image and mask files the same way for both sides, and resizing with antialiasing.
+
+Every file, real or synthetic, goes through :func:`decode_image`, so a difference between
+the two sides can never come from two different decoders. Decisions (recorded in
+``docs/masks.md`` and in the package docstring):
+
+- Alpha is **dropped**, not composited: Keras ``load_img(color_mode="rgb")`` and
+  ``tf.image.decode_image(channels=3)`` both drop it, so the model sees what it saw in training.
+  A non-opaque alpha channel is reported (``info["alpha_dropped"]``) so the caller can record it.
+- 16-bit samples are scaled to 8 bits by ``round(v / 257)`` (65535 -> 255, exact for 257 * k).
+- EXIF orientation is applied (``PIL.ImageOps.exif_transpose``) before anything else.
+- 32-bit float images are refused (their value range is a guess), as are undecodable files.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from gapviz._errors import GapvizError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_EXIF_ORIENTATION = 0x0112
+
+
+class DecodeError(GapvizError):
+    """An image or mask file could not be decoded.
+
+    ``compare()`` skips the pair and records ``path`` and ``reason``; only fewer than two
+    usable pairs is fatal there.
+
+    Attributes
+    ----------
+    path : str
+        The file (or ``"<bytes>"``) that failed.
+    reason : str
+        What went wrong, in one line.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot decode image {path!r}: {reason}")
+
+
+def _source_name(src: Any, name: str | None) -> str:
+    if name is not None:
+        return name
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    return os.fspath(src)
+
+
+def _open(src: Any, label: str) -> Image.Image:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        fp: Any = io.BytesIO(bytes(src))
+    elif isinstance(src, (str, os.PathLike)):
+        fp = os.fspath(src)
+    else:
+        raise GapvizError(
+            f"decode_image expects a file path or bytes, got {type(src).__name__}; "
+            "pass arrays straight to build_pairs instead"
+        )
+    try:
+        im = Image.open(fp)
+        im.load()  # decodes now, so a truncated file fails here and not later
+    except FileNotFoundError:
+        raise DecodeError(label, "file not found") from None
+    except UnidentifiedImageError:
+        raise DecodeError(label, "not a recognised image format (corrupt or not an image)") from None
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(label, f"image too large: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DecodeError(label, f"corrupt or truncated file ({exc})") from None
+    return im
+
+
+def _to_uint8_rgb(im: Image.Image, label: str, info: dict[str, Any]) -> np.ndarray:
+    mode = im.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        a = np.asarray(im).astype(np.float64)
+        grey = np.clip(np.rint(a / 257.0), 0, 255).astype(np.uint8)
+        info["scaled_16bit"] = True
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "F":
+        raise DecodeError(label, "32-bit float image: its value range is ambiguous; save it as 8- or 16-bit")
+    if mode in ("LA", "La", "RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info):
+        alpha = (
+            np.asarray(im.convert("RGBA"))[:, :, 3] if mode in ("P", "PA") else np.asarray(im.getchannel("A"))
+        )
+        info["alpha_dropped"] = bool(alpha.min() < 255)
+    try:
+        rgb = im.convert("RGB")
+    except (ValueError, OSError) as exc:
+        raise DecodeError(label, f"cannot convert mode {mode!r} to RGB ({exc})") from None
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Decode an image to RGB uint8 and say what was done to it.
+
+    Parameters
+    ----------
+    src : str, os.PathLike or bytes
+        A file path or the encoded bytes (PNG, JPEG, TIFF, BMP, WebP, ...).
+    name : str, optional
+        The name used in error messages (default: the path, or ``"<bytes>"``).
+
+    Returns
+    -------
+    image : numpy.ndarray
+        ``(H, W, 3)`` uint8, EXIF orientation applied.
+    info : dict
+        ``mode`` (the file's PIL mode), ``exif_rotated`` (bool), ``alpha_dropped`` (bool:
+        a non-opaque alpha channel was discarded), ``scaled_16bit`` (bool), ``frames`` (int:
+        only the first frame of a multi-frame file is used).
+
+    Raises
+    ------
+    DecodeError
+        Missing, corrupt, truncated or unsupported file; the message names the file.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("LA", (4, 2), (9, 0)).save(buf, "PNG")
+    >>> img, info = decode_image_info(buf.getvalue())
+    >>> img.shape, info["mode"], info["alpha_dropped"]
+    ((2, 4, 3), 'LA', True)
+    """
+    label = _source_name(src, name)
+    with _open(src, label) as im:
+        info: dict[str, Any] = {
+            "mode": im.mode,
+            "exif_rotated": False,
+            "alpha_dropped": False,
+            "scaled_16bit": False,
+            "frames": int(getattr(im, "n_frames", 1)),
+        }
+        try:
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            transposed = ImageOps.exif_transpose(im)
+        except Exception as exc:  # malformed EXIF blocks raise assorted errors inside Pillow
+            raise DecodeError(label, f"unreadable EXIF orientation ({exc})") from None
+        info["exif_rotated"] = orientation not in (1, None)
+        return _to_uint8_rgb(transposed, label, info), info
+
+
+def decode_image(src: Any, *, name: str | None = None) -> np.ndarray:
+    """Decode an image file (or its bytes) to ``(H, W, 3)`` uint8 RGB.
+
+    Grey, grey+alpha, RGBA (alpha dropped, as Keras does), palette, 16-bit (``round(v/257)``)
+    and CMYK all become RGB; EXIF orientation is applied. See :func:`decode_image_info` for
+    the record of what was done.
+
+    Parameters
+    ----------
+    src : str, os.PathLike or bytes
+        A file path or the encoded bytes.
+    name : str, optional
+        The name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` uint8.
+
+    Raises
+    ------
+    DecodeError
+        Missing, corrupt, truncated or unsupported file.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("L", (3, 2), 200).save(buf, "PNG")
+    >>> decode_image(buf.getvalue())[0, 0].tolist()
+    [200, 200, 200]
+    """
+    return decode_image_info(src, name=name)[0]
+
+
+def probe_size(src: Any, *, name: str | None = None) -> tuple[int, int]:
+    """The ``(H, W)`` an image will have after :func:`decode_image`, reading only its header.
+
+    EXIF orientations 5-8 swap height and width.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (6, 4)).save(buf, "PNG")
+    >>> probe_size(buf.getvalue())
+    (4, 6)
+    """
+    label = _source_name(src, name)
+    fp: Any = io.BytesIO(bytes(src)) if isinstance(src, (bytes, bytearray, memoryview)) else os.fspath(src)
+    try:
+        with Image.open(fp) as im:
+            w, h = im.size
+            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except FileNotFoundError:
+        raise DecodeError(label, "file not found") from None
+    except Exception as exc:  # header parsing raises assorted errors for junk files
+        raise DecodeError(label, f"unreadable image header ({exc})") from None
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+
+
+def _check_size(size: Any, what: str = "size") -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise GapvizError(f"{what} must be a (height, width) pair of positive ints, got {size!r}") from None
+    if h <= 0 or w <= 0:
+        raise GapvizError(f"{what} must be a (height, width) pair of positive ints, got {size!r}")
+    return h, w
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an image to ``size = (H, W)`` with antialiasing.
+
+    ``cv2.INTER_AREA`` when either axis shrinks (it averages, so no aliasing), ``cv2.INTER_CUBIC``
+    when growing (uint8 results saturate, no ringing overflow). An image already at ``size``
+    is returned as is (not copied).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` or ``(H, W, C)``, uint8 or float32.
+    size : tuple of int
+        Target ``(height, width)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same dtype and channels, shape ``size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resize_image(np.zeros((8, 6, 3), np.uint8), (4, 3)).shape
+    (4, 3, 3)
+    """
+    h, w = _check_size(size)
+    ih, iw = image.shape[:2]
+    if (ih, iw) == (h, w):
+        return image
+    interp = cv2.INTER_AREA if (h < ih or w < iw) else cv2.INTER_CUBIC
+    out = cv2.resize(image, (w, h), interpolation=interp)
+    if image.ndim == 3 and out.ndim == 2:  # cv2 drops a trailing channel axis of length 1
+        out = out[:, :, None]
+    return out
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a boolean mask: area (or linear, when growing) interpolation, then threshold at 0.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((4, 4), bool); m[:2] = True
+    >>> resize_mask(m, (2, 2)).tolist()
+    [[True, True], [False, False]]
+    """
+    h, w = _check_size(size)
+    if mask.shape[:2] == (h, w):
+        return mask.astype(bool, copy=False)
+    ih, iw = mask.shape[:2]
+    interp = cv2.INTER_AREA if (h < ih or w < iw) else cv2.INTER_LINEAR
+    return cv2.resize(mask.astype(np.float32), (w, h), interpolation=interp) >= 0.5
+
+
+def mask_from_array(values: np.ndarray) -> np.ndarray:
+    """Threshold a mask image of any dtype/channels: object where value > 0.5 of the image maximum.
+
+    ``(H, W, C)`` masks use their maximum over channels. An all-zero mask is all background.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask_from_array(np.array([[0, 1], [1, 0]], np.uint8)).tolist()
+    [[False, True], [True, False]]
+    """
+    a = np.asarray(values)
+    if a.ndim == 3:
+        a = a.max(axis=2)
+    if a.ndim != 2:
+        raise GapvizError(f"a mask must be (H, W) or (H, W, C), got shape {np.shape(values)}")
+    if a.dtype == bool:
+        return a.copy()
+    a = a.astype(np.float64)
+    top = float(a.max()) if a.size else 0.0
+    if top <= 0:
+        return np.zeros(a.shape, bool)
+    return a > 0.5 * top
+
+
+def decode_mask(
+    src: Any, size: tuple[int, int] | None = None, *, name: str | None = None
+) -> tuple[np.ndarray, str | None]:
+    """Decode a mask file of any mode to a boolean ``(H, W)`` object mask.
+
+    The object is where the value exceeds half the mask's maximum (so 0/1, 0/255 and 16-bit
+    masks all work). A mask whose alpha channel is not fully opaque uses the alpha channel;
+    otherwise the maximum over colour channels (palette masks via their grey value).
+
+    Parameters
+    ----------
+    src : str, os.PathLike or bytes
+        The mask file.
+    size : tuple of int, optional
+        The ``(H, W)`` of the image the mask belongs to. A mask of another size is resized
+        (area interpolation + threshold at 0.5) and the returned note says so.
+    name : str, optional
+        The name used in error messages and in the note.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        ``(H, W)`` bool.
+    note : str or None
+        What was done beyond decoding (resizing, an empty mask), else None.
+
+    Raises
+    ------
+    DecodeError
+        Missing, corrupt or truncated file.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("L", (4, 4), 1).save(buf, "PNG")
+    >>> m, note = decode_mask(buf.getvalue(), (8, 8))
+    >>> m.shape, bool(m.all()), note
+    ((8, 8), True, 'mask 4x4 resized to the image size 8x8')
+    """
+    label = _source_name(src, name)
+    with _open(src, label) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("LA", "La", "RGBA", "RGBa", "PA") and im.getchannel("A").getextrema()[0] < 255:
+            values = np.asarray(im.getchannel("A"))
+        elif im.mode == "P":
+            values = np.asarray(im.convert("L"))
+        elif im.mode in ("1", "L", "I", "F") or im.mode.startswith("I;16"):
+            values = np.asarray(im)
+        else:
+            values = np.asarray(im.convert("RGB"))
+    mask = mask_from_array(values)
+    notes = []
+    if size is not None:
+        h, w = _check_size(size)
+        if mask.shape != (h, w):
+            notes.append(f"mask {mask.shape[0]}x{mask.shape[1]} resized to the image size {h}x{w}")
+            mask = resize_mask(mask, (h, w))
+    if not mask.any():
+        notes.append("mask is empty (no object pixels)")
+    return mask, "; ".join(notes) or None
+
+
+def is_image_path(path: str | os.PathLike[str]) -> bool:
+    """True for a name ending in an image extension (case-insensitive): ``IMAGE_EXTENSIONS``.
+
+    Examples
+    --------
+    >>> is_image_path("a/B.JPG"), is_image_path("notes.txt")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
