@@ -48,12 +48,64 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:  # filled in by the report issue
-    raise GapvizError("'gapviz report' is not available in this build yet")
+def _split_layers(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise GapvizError("--layers got no layer names; give a comma-separated list such as conv1_conv,conv2_block3_3_conv")
+    return names
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:  # filled in by the report issue
-    raise GapvizError("'gapviz demo' is not available in this build yet")
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from gapviz.compare import compare
+    from gapviz.result import check_output_paths
+
+    masks = {side: path for side, path in (("real", args.masks_real), ("synth", args.masks_synth)) if path}
+    layers = _split_layers(args.layers)
+    if args.preset:
+        from gapviz.models import PRESETS
+
+        if args.preset not in PRESETS:
+            raise GapvizError(f"unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}")
+        layers = list(PRESETS[args.preset])
+    inputs = [args.real, args.synth, *masks.values()]
+    outputs = [args.out] + ([args.json] if args.json else [])
+    check_output_paths(outputs, inputs)
+    result = compare(
+        args.model,
+        args.real,
+        args.synth,
+        layers=layers,
+        masks=masks or None,
+        image_size=args.image_size,
+        preprocess=args.preprocess,
+        batch_size=args.batch_size,
+        examples=args.examples,
+        seed=args.seed,
+        progress=not args.quiet,
+        safe_mode=not args.unsafe_load,
+    )
+    command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
+    if command:
+        result = replace(result, parameters={**result.parameters, "command": command})
+    result.save_report(args.out)
+    if args.json:
+        result.to_json(args.json)
+    if not args.quiet:
+        print(repr(result))
+    print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else ""))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from gapviz.demo import run_demo
+
+    summary = run_demo(args.out, n=args.n, size=args.size, seed=args.seed, progress=not args.quiet)
+    print(summary)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +145,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_scenes)
+
+    p = sub.add_parser("report", help="compare real and synthetic images through a model and write the HTML report")
+    p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
+    p.add_argument("--real", default="real", help="folder of real photographs (default ./real)")
+    p.add_argument("--synth", default="synth", help="folder of synthetic renders (default ./synth)")
+    p.add_argument("--masks-real", metavar="DIR", help="object masks of the real images, matched by file stem")
+    p.add_argument("--masks-synth", metavar="DIR", help="object masks of the synthetic images, matched by file stem")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--layers", metavar="A,B", help="comma-separated layers to tap (default: detected preset)")
+    group.add_argument("--preset", metavar="NAME", help="tap a preset's layers: vgg16, mobilenetv2, resnet50, resnet50v2")
+    p.add_argument("--out", default="gapviz-report.html", help="HTML report path (default gapviz-report.html)")
+    p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    p.add_argument("--image-size", type=int, metavar="N", help="model input size, for models that take any size")
+    p.add_argument("--batch-size", type=int, default=8, metavar="N", help="pairs per forward pass (default 8)")
+    p.add_argument("--examples", type=int, default=5, metavar="N", help="example pairs shown (default 5)")
+    p.add_argument("--preprocess", default="unit", choices=["unit", "caffe", "tf", "torch", "raw"],
+                   help="input scaling the model was trained with (default unit: x/255)")
+    p.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling (default 0)")
+    p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
+    p.add_argument("--out", default="gapviz-demo", help="output folder (default gapviz-demo)")
+    p.add_argument("--n", type=int, default=24, help="pairs to render (default 24)")
+    p.add_argument("--size", type=int, default=512, help="rendered image side in pixels (default 512)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first scene (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
 
     return parser
 

@@ -385,7 +385,7 @@ def _keep_examples(kept: list, examples: int, batch: Any, tapper: Any, preproces
 def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, analysis_size, seed):
     from gapviz import stats
     from gapviz.recommend import CalibrationSample, recommend
-    from gapviz.scenes import apply_camera_knobs
+    from gapviz.scenes._post import apply_camera_knobs
 
     pair_values = acc.pair_values()
     sample = None

@@ -240,7 +240,11 @@ def _jsonable(obj: Any) -> Any:
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         value = float(obj)
-        return value if math.isfinite(value) else None
+        if not math.isfinite(value):
+            return None
+        # 10 significant digits: the image statistics come from float32 OpenCV kernels whose
+        # multi-threaded sums differ run to run in the 12th digit; the same seed must give the same JSON
+        return float(f"{value:.10g}")
     if isinstance(obj, Path):
         return str(obj)
     return obj
@@ -258,3 +262,28 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_output_paths(outputs: list, inputs: list) -> None:
+    """Refuse to write an output into an input folder or over an input file.
+
+    Raises
+    ------
+    GapvizError
+        Naming the output and the input it would touch.
+    """
+    from gapviz._errors import GapvizError
+
+    resolved_inputs = [Path(p).resolve() for p in inputs if p is not None]
+    for out in outputs:
+        target = Path(out).resolve()
+        if target.is_dir():
+            raise GapvizError(f"output {str(out)!r} is a folder; give a file path such as report.html")
+        for src in resolved_inputs:
+            if target == src:
+                raise GapvizError(f"output {str(out)!r} would overwrite the input {str(src)!r}; choose another path")
+            if src.is_dir() and src in target.parents:
+                raise GapvizError(
+                    f"output {str(out)!r} is inside the input folder {str(src)!r}; write it somewhere else "
+                    "so the inputs stay untouched"
+                )
