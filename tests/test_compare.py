@@ -70,7 +70,7 @@ def _assert_same(a, b, path="") -> None:
             _assert_same(a[key], b[key], f"{path}/{key}")
     elif isinstance(a, list):
         assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _assert_same(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
         assert a == pytest.approx(b, rel=1e-7, abs=1e-12), path

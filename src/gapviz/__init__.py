@@ -27,7 +27,21 @@ _LAZY = {
     "render_pair": "gapviz.scenes",
 }
 
-__all__ = sorted([*_LAZY, "GapvizError", "__version__"])
+__all__ = [
+    "GapResult",
+    "GapvizError",
+    "LayerInfo",
+    "Tapper",
+    "__version__",
+    "compare",
+    "demo_model",
+    "list_layers",
+    "load_model",
+    "render_pair",
+    "render_scene",
+    "tap",
+]
+assert set(__all__) == {*_LAZY, "GapvizError", "__version__"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from gapviz.assets import demo_model
