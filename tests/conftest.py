@@ -199,3 +199,50 @@ def model_tiny_files(tmp_path_factory):
     kmodel.save_weights(paths["weights-keras"])
     kmodel.save(paths["keras"])
     return {"tf_keras_model": tmodel, **paths}
+
+
+# ----------------------------------------------------------------------------- built-in scenes
+SCENE_SIZE = 128  # side of the rendered test scenes
+SCENE_N = 16  # pairs per scene set
+
+
+@pytest.fixture(scope="session")
+def edge_model():
+    """A tiny regressor whose convolutions have zero-mean kernels (edge detectors): its activation
+    energy is 0 on flat regions and grows with local contrast, like trained early layers."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((SCENE_SIZE, SCENE_SIZE, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c2")(x)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c3")(x)
+    out = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inp, out)
+    for name in ("c1", "c2", "c3"):
+        layer = model.get_layer(name)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel - kernel.mean(axis=(0, 1, 2), keepdims=True), np.zeros_like(bias)])
+    return model
+
+
+@pytest.fixture(scope="session")
+def scenes(tmp_path_factory):
+    """``scenes(name, *overrides)`` -> folder with real/ and synth/ (images + masks), rendered once per session."""
+    from gapviz.scenes import write_scenes
+
+    cache: dict = {}
+
+    def make(name: str, *overrides: str, preset: str = "dataset1", pair_with: str = "dataset1", seed: int = 0):
+        key = (name, overrides, preset, pair_with, seed)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(name)
+            write_scenes(out, preset=preset, pair_with=pair_with, n=SCENE_N, seed=seed, size=SCENE_SIZE,
+                         overrides=list(overrides))  # fmt: skip
+            cache[key] = out
+        return cache[key]
+
+    return make
+
+

@@ -9,50 +9,9 @@ import numpy as np
 import pytest
 
 import gapviz
+from conftest import SCENE_N as N_PAIRS
+from conftest import SCENE_SIZE as SIZE
 from gapviz import GapvizError
-
-SIZE = 128
-N_PAIRS = 16
-
-
-@pytest.fixture(scope="module")
-def edge_model():
-    """A tiny regressor whose convolutions have zero-mean kernels (edge detectors): its activation
-    energy is 0 on flat regions and grows with local contrast, like trained early layers."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
-    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c2")(x)
-    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="c3")(x)
-    out = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x))
-    model = keras.Model(inp, out)
-    for name in ("c1", "c2", "c3"):
-        layer = model.get_layer(name)
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel - kernel.mean(axis=(0, 1, 2), keepdims=True), np.zeros_like(bias)])
-    return model
-
-
-_CACHE: dict = {}
-
-
-@pytest.fixture(scope="module")
-def scenes(tmp_path_factory):
-    """``scenes(name, *overrides)`` -> folder with real/ and synth/ (images + masks), rendered once."""
-    from gapviz.scenes import write_scenes
-
-    def make(name: str, *overrides: str, preset: str = "dataset1", pair_with: str = "dataset1", seed: int = 0):
-        key = (name, overrides, preset, pair_with, seed)
-        if key not in _CACHE:
-            out = tmp_path_factory.mktemp(name)
-            write_scenes(out, preset=preset, pair_with=pair_with, n=N_PAIRS, seed=seed, size=SIZE,
-                         overrides=list(overrides))  # fmt: skip
-            _CACHE[key] = out
-        return _CACHE[key]
-
-    return make
 
 
 def _run(model, folder, **kwargs):

@@ -18,8 +18,8 @@ Decision, per knob:
    recommendation at all.
 4. Camera knobs with an operator (`CALIBRATED_KNOBS`) get a calibrated ``suggested`` amount. They
    are fitted jointly, so a gap another knob explains (lens softness also blurs the background)
-   gets a negligible amount: that recommendation drops to ``low`` and its priority shrinks by the
-   share of the mismatch it explains.
+   gets a negligible amount or a small share of the closed mismatch: that recommendation drops
+   to ``low`` and its priority shrinks by its share.
 5. Priority: severity first, then ``m`` times the explained share.
 """
 
@@ -49,6 +49,8 @@ KNOBS = (
 )
 ALPHA = 0.05
 HIGH, MEDIUM = 1.0, 0.4
+#: a calibrated knob explaining less than this share of the closed mismatch is reported as low
+MIN_SHARE = 0.25
 #: calibrated amounts below these change nothing a viewer could see
 NEGLIGIBLE = {"camera_focus": 0.3, "resolution": 0.2, "sensor_noise": 0.75, "compression": 0.5,
               "exposure": 0.13, "color": 0.05}  # fmt: skip
@@ -80,9 +82,10 @@ class Rule:
         Supporting evidence: an image statistic (scope None), a layer statistic (scope "layers"),
         or an across-layer statistic (scope "decay").
     reversible : bool
-        Whether the opposite gap is also actionable by this knob (e.g. exposure both ways);
-        texture and background act only in the "add" direction, since a smaller object or
-        background edge density on the real side is what defocus and softness already explain.
+        Whether the opposite gap is also acted on. Only exposure and colour are: for the other
+        knobs the opposite gap is what another knob causes (blurred real backgrounds read as
+        less noise, less texture and less background clutter; sensor noise reads as sharper
+        real objects), so acting on it would send the rendering team the wrong way.
     weight : float
         Priority weight; texture and background are lower because part of what they measure is
         the camera knobs' effect.
@@ -100,13 +103,13 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("camera_focus", "laplacian_var.background", +1, True,
          (("background_ratio", "layers", +1), ("background_ratio_slope", "decay", +1),
-          ("canny_edge_density.background", None, +1))),
+          ("canny_edge_density.background", None, +1)), reversible=False),
     Rule("resolution", "laplacian_var.object", +1, True,
          (("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
-          ("blur_effect", None, -1), ("canny_straightness", None, +1))),
-    Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),)),
-    Rule("sensor_noise", "noise_sigma.background", -1, True, ()),
-    Rule("compression", "jpeg_blockiness", -1, True, ()),
+          ("blur_effect", None, -1), ("canny_straightness", None, +1)), reversible=False),
+    Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),), reversible=False),
+    Rule("sensor_noise", "noise_sigma.background", -1, True, (), reversible=False),
+    Rule("compression", "jpeg_blockiness", -1, True, (), reversible=False),
     Rule("exposure", "brightness", -1, False, (("rms_contrast", None, -1),)),
     Rule("color", "warmth", -1, False, (("rgb_relative.r", None, -1), ("rgb_relative.b", None, +1))),
     Rule("texture", "canny_edge_density.object", -1, False, (("laplacian_var.object", None, -1),),
@@ -357,6 +360,11 @@ def recommend(
             if abs(suggested) < NEGLIGIBLE[rule.knob]:
                 notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
                 severity, suggested = "low", None
+            elif share < MIN_SHARE:
+                others = ", ".join(k for k, v in calibration.share.items() if k != rule.knob and v >= MIN_SHARE)
+                notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's"
+                             + (f"; mostly explained by {others}" if others else ""))
+                severity = "low"
         real, synth = stat.get("real"), stat.get("synth")
         recs.append(
             Recommendation(
