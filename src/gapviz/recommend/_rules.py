@@ -110,7 +110,7 @@ RULES: tuple[Rule, ...] = (
     Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),), reversible=False),
     Rule("sensor_noise", "noise_sigma.background", -1, True, (), reversible=False),
     Rule("compression", "jpeg_blockiness", -1, True, (), reversible=False),
-    Rule("exposure", "brightness", -1, False, (("rms_contrast", None, -1),)),
+    Rule("exposure", "brightness", +1, False, (("rms_contrast", None, +1),)),
     Rule("color", "warmth", -1, False, (("rgb_relative.r", None, -1), ("rgb_relative.b", None, +1))),
     Rule("texture", "canny_edge_density.object", -1, False, (("laplacian_var.object", None, -1),),
          reversible=False, weight=0.5),
