@@ -67,7 +67,7 @@ def test_calibration_recovers_a_background_blur():
     """On generated images, a known background blur on the real side is found by calibration."""
     from gapviz import stats
     from gapviz.scenes import render_scene
-    from gapviz.scenes._post import apply_camera_knobs
+    from gapviz.scenes._post import FinishedImage, apply_camera_knobs
 
     scenes = [render_scene(seed, preset="dataset1", size=128) for seed in range(8)]
     synth = [np.asarray(s.image) for s in scenes]
@@ -80,7 +80,7 @@ def test_calibration_recovers_a_background_blur():
 
     real_values = measure(real, masks, ["laplacian_var.background"])
     sample = CalibrationSample(synth, masks, real_values)
-    cal = calibrate(sample, ["camera_focus"], measure=measure, apply=apply_camera_knobs)
+    cal = calibrate(sample, ["camera_focus"], measure=measure, prepare=FinishedImage)
     assert cal.settings["camera_focus"] == pytest.approx(2.0, rel=0.2)
     assert cal.objective_after < 0.05 * cal.objective_before
 

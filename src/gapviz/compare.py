@@ -18,6 +18,7 @@ import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,7 +32,7 @@ __all__ = ["compare"]
 #: channels shown per layer in the feature-map galleries
 TOP_CHANNELS = 8
 #: synthetic images kept for calibrating recommended amounts
-CALIBRATION_PAIRS = 12
+CALIBRATION_PAIRS = 8
 
 
 def _model_size(tapper: Any, image_size: int | Sequence[int] | None) -> tuple[int, int]:
@@ -132,6 +133,7 @@ def compare(
     progress: bool = True,
     safe_mode: bool = True,
     recommendations: bool = True,
+    calibration_pairs: int = CALIBRATION_PAIRS,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -178,6 +180,11 @@ def compare(
         Refuse model files with Lambda layers (they run code stored in the file).
     recommendations : bool
         Compute recommendations (with calibrated amounts).
+    calibration_pairs : int, default 12
+        Synthetic images (of the first pairs) on which recommended amounts are calibrated. The
+        calibration is a fixed cost after the pass (about 2-4 s per image at 512x512 on two CPU
+        cores, see docs/performance.md); fewer images make it cheaper and the amounts noisier,
+        0 gives recommendations without ``suggested`` amounts.
 
     Returns
     -------
@@ -193,7 +200,8 @@ def compare(
     from gapviz import inputs, stats
     from gapviz.models import list_layers, load_model, model_source, tap
 
-    for name, value, low in (("batch_size", batch_size, 1), ("examples", examples, 0), ("n_boot", n_boot, 10)):
+    for name, value, low in (("batch_size", batch_size, 1), ("examples", examples, 0), ("n_boot", n_boot, 10),
+                           ("calibration_pairs", calibration_pairs, 0)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise GapvizError(f"Argument {name!r} must be an int >= {low} but got {value!r}")
 
@@ -247,14 +255,20 @@ def compare(
             pending.append((job, ids))
             x = np.concatenate([inputs.preprocess(views[s].images, preprocess) for s in sides])
             m = np.concatenate([views[s].mask for s in sides]).astype(np.float32)[..., None]
-            out = tapper.reduce(x, reducer, {"mask": m})
             n = len(batch)
+            room = examples - len(kept) if batch.side == "pair" else 0
+            k = min(max(room, 0), n)
+            # the example pairs' full maps come out of the same forward pass (no second pass)
+            rows = (*range(k), *range(n, n + k))
+            out = tapper.reduce(x, _WithMaps(reducer, rows) if k else reducer, {"mask": m})
+            maps = {layer: out[layer].pop(_MAPS) for layer in tapper.layers} if k else {}
             for layer in tapper.layers:
                 parts = {s: {k: v[i * n : (i + 1) * n] for k, v in out[layer].items()} for i, s in enumerate(sides)}
                 acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
             if batch.side == "pair":
-                _keep_examples(kept, examples, batch, tapper, preprocess, canny)
-                room = CALIBRATION_PAIRS - len(calib_images)
+                if k:
+                    _keep_examples(kept, k, batch, maps, canny)
+                room = calibration_pairs - len(calib_images)
                 if room > 0:
                     calib_images.extend(batch.synth_analysis[:room])
                     calib_masks.extend(batch.synth_mask_analysis[:room])
@@ -352,18 +366,35 @@ def _side_stats(side: str, images: np.ndarray, masks: np.ndarray, canny: tuple) 
     return {side: stats.image_stats_batch(images, masks, canny=canny)}
 
 
-def _keep_examples(kept: list, examples: int, batch: Any, tapper: Any, preprocess: Any, canny: tuple) -> None:
-    """Keep the first ``examples`` pairs with full feature maps (one extra pass over those rows only)."""
-    from gapviz import inputs, stats
+#: reducer output key of the example rows' full activations (popped before accumulation)
+_MAPS = "_example_maps"
 
-    room = examples - len(kept)
-    if room <= 0:
-        return
-    k = min(room, len(batch))
-    x = np.concatenate([inputs.preprocess(batch.real[:k], preprocess), inputs.preprocess(batch.synth[:k], preprocess)])
-    acts = tapper(x)
-    real_acts = {name: a[:k] for name, a in acts.items()}
-    synth_acts = {name: a[k:] for name, a in acts.items()}
+
+@dataclass(frozen=True)
+class _WithMaps:
+    """A reducer that also returns the full activations of ``rows`` (the example pairs).
+
+    Hashable, so the Tapper caches its traced function like the plain reducer's; the examples
+    ride on the batch's one forward pass instead of a second pass over their images.
+    """
+
+    base: Any
+    rows: tuple[int, ...]
+
+    def __call__(self, name: str, activation: Any, aux: Any) -> dict:
+        import tensorflow as tf
+
+        out = dict(self.base(name, activation, aux))
+        out[_MAPS] = tf.gather(activation, list(self.rows))
+        return out
+
+
+def _keep_examples(kept: list, k: int, batch: Any, maps: Mapping[str, np.ndarray], canny: tuple) -> None:
+    """Keep the batch's first ``k`` pairs with full feature maps (``maps``: rows real[:k] + synth[:k])."""
+    from gapviz import stats
+
+    real_acts = {name: a[:k] for name, a in maps.items()}
+    synth_acts = {name: a[k:] for name, a in maps.items()}
     low, high, sigma = canny
     for i in range(k):
         kept.append(
@@ -385,7 +416,7 @@ def _keep_examples(kept: list, examples: int, batch: Any, tapper: Any, preproces
 def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, analysis_size, seed):
     from gapviz import stats
     from gapviz.recommend import CalibrationSample, recommend
-    from gapviz.scenes._post import apply_camera_knobs
+    from gapviz.scenes._post import FinishedImage
 
     pair_values = acc.pair_values()
     sample = None
@@ -411,7 +442,7 @@ def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, cal
         paired=paired,
         sample=sample,
         measure=measure,
-        apply=apply_camera_knobs,
+        prepare=FinishedImage,
         width=int(analysis_size[1]),
         seed=seed,
     )

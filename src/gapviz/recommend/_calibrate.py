@@ -2,19 +2,25 @@
 
 Amounts are measured, not guessed: candidate settings are applied to a sample of the synthetic
 images with the same operators the built-in renderer uses for its camera knobs
-(`gapviz.scenes.apply_camera_knobs`), the same statistics are measured on the result, and the
+(`gapviz.scenes.FinishedImage`), the same statistics are measured on the result, and the
 settings are chosen so that the synthetic images' statistics match those of their real partners.
 
-The knobs interact (noise raises sharpness measures, lens softness lowers background sharpness
-too), so they are fitted jointly by coordinate descent over one objective: the sum over the
-calibration statistics of the squared mean paired log-ratio between the adjusted synthetic image
-and its real partner.
+Each knob has a statistic of its own (background sharpness for focus, object sharpness for lens
+softness, background noise for sensor noise, block edges for compression, brightness for
+exposure, red minus blue for colour); its amount is the root of that statistic's mean paired
+log-ratio (adjusted synthetic vs real partner), found by bisection over candidate values and
+regula falsi between them. The camera knobs move each other's statistics (noise raises
+sharpness, softness lowers background sharpness and the noise estimate), so they are solved in
+alternating sweeps. The mismatch reported is the sum of the squared residuals, and each knob's
+share is how much of the closed mismatch comes back when that knob alone is reset to 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,13 +28,20 @@ __all__ = ["CALIBRATED_KNOBS", "CalibrationSample", "Calibration", "calibrate"]
 
 #: knob -> (search grid of values to add on top of the current render, the statistics it moves)
 CALIBRATED_KNOBS: Mapping[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
-    "camera_focus": ((0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0), ("laplacian_var.background",)),
-    "resolution": ((0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0), ("laplacian_var.object",)),
-    "sensor_noise": ((0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 20.0), ("noise_sigma.background",)),
-    "compression": ((0, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20), ("jpeg_blockiness",)),
-    "exposure": (tuple(np.round(np.arange(-2.0, 2.01, 0.25), 2)), ("brightness",)),
-    "color": (tuple(np.round(np.arange(-1.0, 1.01, 0.1), 2)), ("rgb_relative.r", "rgb_relative.b")),
+    "camera_focus": ((0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0), ("laplacian_var.background",)),
+    "resolution": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), ("laplacian_var.object",)),
+    "sensor_noise": ((0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0), ("noise_sigma.background",)),
+    "compression": ((0, 95, 90, 80, 70, 50, 30), ("jpeg_blockiness",)),
+    "exposure": ((-1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5), ("brightness",)),
+    "color": ((-0.6, -0.4, -0.2, -0.1, 0.0, 0.1, 0.2, 0.4, 0.6), ("rgb_relative.r", "rgb_relative.b")),
 }
+
+#: candidate values in the order in which each knob's effect grows (compression: none, then falling quality)
+_ORDER: Mapping[str, tuple[float, ...]] = {
+    knob: grid if knob == "compression" else tuple(sorted(grid)) for knob, (grid, _) in CALIBRATED_KNOBS.items()
+}
+#: knobs whose operators move each other's statistics (blur lowers sharpness and the noise estimate alike)
+COUPLED_STATS = ("camera_focus", "resolution", "sensor_noise")
 
 #: statistics compared on a log scale (positive, skewed); the others are compared as differences
 _LOG_STATS = {"laplacian_var.background", "laplacian_var.object", "noise_sigma.background", "jpeg_blockiness"}
@@ -68,7 +81,7 @@ class Calibration:
     settings : dict
         Knob -> value to add on top of the current synthetic render.
     objective_before, objective_after : float
-        Mismatch (sum of squared mean log-ratios) with no adjustment and with ``settings``.
+        Mismatch (sum of squared mean paired residuals) with no adjustment and with ``settings``.
     share : dict
         Knob -> fraction of the explained mismatch lost when that knob alone is reset to 0.
     residual : dict
@@ -99,9 +112,10 @@ def calibrate(
     knobs: Sequence[str],
     *,
     measure: Callable[[Sequence[np.ndarray], Sequence[np.ndarray], Sequence[str]], Mapping[str, np.ndarray]],
-    apply: Callable[[np.ndarray, np.ndarray, Mapping[str, float], int], np.ndarray],
+    prepare: Callable[[np.ndarray, np.ndarray, int], Any],
     seed: int = 0,
     rounds: int = 3,
+    workers: int = 2,
 ) -> Calibration:
     """Fit the amounts of ``knobs`` that make the synthetic sample match its real partners.
 
@@ -112,12 +126,15 @@ def calibrate(
         Names from `CALIBRATED_KNOBS` to fit; the others stay at 0.
     measure : callable
         ``measure(images, masks, stat_names) -> {stat: (n,) array}``.
-    apply : callable
-        ``apply(image, mask, settings, seed) -> image``: the renderer's camera operators.
+    prepare : callable
+        ``prepare(image, mask, seed)`` -> an object whose ``apply(settings)`` returns the image
+        with the renderer's camera operators applied (`gapviz.scenes.FinishedImage`).
     seed : int
         Seeds the simulated sensor noise (per image ``seed + i``).
     rounds : int
-        Coordinate-descent sweeps over the knobs.
+        Sweeps over the coupled knobs (it stops early when a sweep changes nothing).
+    workers : int
+        Threads applying and measuring the images of one candidate setting (OpenCV releases the GIL).
 
     Returns
     -------
@@ -130,68 +147,94 @@ def calibrate(
     knobs = [k for k in CALIBRATED_KNOBS if k in set(knobs)]
     stats = sorted({s for k in knobs for s in CALIBRATED_KNOBS[k][1]})
     real = {s: np.asarray(sample.real_values[s], np.float64) for s in stats}
-    cache: dict[tuple, float] = {}
+    pairs = zip(sample.synth_images, sample.synth_masks, strict=True)
+    prepared = [prepare(img, m, seed + i) for i, (img, m) in enumerate(pairs)]
+
+    def one(i: int, active: Mapping[str, float]) -> Mapping[str, np.ndarray]:
+        image = prepared[i].apply(active) if active else sample.synth_images[i]
+        return measure([image], [sample.synth_masks[i]], stats)
 
     def residuals(settings: Mapping[str, float]) -> dict[str, float]:
         active = {k: v for k, v in settings.items() if v}
-        images = [
-            apply(img, m, active, seed + i) if active else img
-            for i, (img, m) in enumerate(zip(sample.synth_images, sample.synth_masks, strict=True))
-        ]
-        values = measure(images, sample.synth_masks, stats)
+        rows = list(pool.map(lambda i: one(i, active), range(len(prepared))))
+        values = {s: np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows]) for s in stats}
         return {s: _gap(s, values[s], real[s]) for s in stats}
 
-    def objective(settings: Mapping[str, float]) -> float:
-        key = tuple(sorted(settings.items()))
-        if key not in cache:
-            cache[key] = float(sum(r * r for r in residuals(settings).values()))
-        return cache[key]
+    def own(knob: str, settings: Mapping[str, float]) -> float:
+        """The knob's own statistic's mean paired residual (warmth for colour)."""
+        r = residuals_cached(settings)
+        if knob == "color":
+            return r["rgb_relative.r"] - r["rgb_relative.b"]
+        return r[CALIBRATED_KNOBS[knob][1][0]]
 
-    current = {k: 0 for k in knobs}
-    before = objective(current)
-    for _ in range(rounds):
-        changed = False
+    res_cache: dict[tuple, dict[str, float]] = {}
+
+    def residuals_cached(settings: Mapping[str, float]) -> dict[str, float]:
+        key = tuple(sorted(settings.items()))
+        if key not in res_cache:
+            res_cache[key] = residuals(settings)
+        return res_cache[key]
+
+    def total(settings: Mapping[str, float]) -> float:
+        return float(sum(v * v for v in residuals_cached(settings).values()))
+
+    coupled = [k for k in knobs if k in COUPLED_STATS]
+    independent = [k for k in knobs if k not in COUPLED_STATS]
+    with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="gapviz-calibrate") as pool:
+        current = {k: 0 for k in knobs}
+        before = total(current)
+        # coupled knobs move each other's statistics: a few sweeps; the others have statistics of their own
+        for sweep in range(max(1, rounds)):
+            changed = False
+            for knob in coupled + (independent if sweep == 0 else []):
+                best = _root(_ORDER[knob], lambda v, k=knob: own(k, {**current, k: v}), continuous=knob != "compression")
+                if best != current[knob]:
+                    current[knob] = best
+                    changed = True
+            if not changed or not coupled:
+                break
+        after = total(current)
+        explained = max(before - after, 0.0)
+        share = {}
         for knob in knobs:
-            grid = CALIBRATED_KNOBS[knob][0]
-            scores = [objective({**current, knob: v}) for v in grid]
-            best = grid[int(np.argmin(scores))]
-            best = _refine(knob, grid, scores, current, objective) if knob != "compression" else best
-            if best != current[knob]:
-                current[knob] = best
-                changed = True
-        if not changed:
-            break
-    after = objective(current)
-    explained = max(before - after, 0.0)
-    share = {}
-    for knob in knobs:
-        without = objective({**current, knob: 0})
-        share[knob] = float(np.clip((without - after) / explained, 0.0, 1.0)) if explained > 0 else 0.0
+            without = total({**current, knob: 0})
+            share[knob] = float(np.clip((without - after) / explained, 0.0, 1.0)) if explained > 0 else 0.0
+        residual = residuals_cached(current)
     return Calibration(
         settings={k: (int(v) if k == "compression" else float(v)) for k, v in current.items()},
         objective_before=before,
         objective_after=after,
         share=share,
-        residual=residuals(current),
+        residual=residual,
     )
 
 
-def _refine(knob: str, grid: Sequence[float], scores: Sequence[float], current: dict, objective) -> float:
-    """Golden-section search between the grid neighbours of the best grid value."""
-    i = int(np.argmin(scores))
-    lo = grid[max(i - 1, 0)]
-    hi = grid[min(i + 1, len(grid) - 1)]
-    if hi <= lo:
-        return float(grid[i])
-    phi = (np.sqrt(5) - 1) / 2
-    a, b = float(lo), float(hi)
-    for _ in range(5):
-        c = b - phi * (b - a)
-        d = a + phi * (b - a)
-        if objective({**current, knob: round(c, 3)}) <= objective({**current, knob: round(d, 3)}):
-            b = d
+def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: bool) -> float:
+    """The value where ``g`` (monotone along ``values``) crosses 0.
+
+    Bisection over the ordered candidate values, then (for continuous knobs) a few regula-falsi
+    steps between the bracketing pair. Without a sign change, the end with the smaller |g|.
+    """
+    lo, hi = 0, len(values) - 1
+    g_lo, g_hi = g(values[lo]), g(values[hi])
+    if np.sign(g_lo) == np.sign(g_hi) or g_lo == 0 or g_hi == 0:
+        return values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        g_mid = g(values[mid])
+        if np.sign(g_mid) == np.sign(g_lo):
+            lo, g_lo = mid, g_mid
         else:
-            a = c
-    mid = round((a + b) / 2, 2)
-    best_grid = float(grid[i])
-    return mid if objective({**current, knob: mid}) < objective({**current, knob: best_grid}) else best_grid
+            hi, g_hi = mid, g_mid
+    a, b, ga, gb = values[lo], values[hi], g_lo, g_hi
+    if continuous:
+        for _ in range(3):
+            c = round(float(a - ga * (b - a) / (gb - ga)), 2)
+            if c in (a, b) or gb == ga:
+                break
+            gc = g(c)
+            if np.sign(gc) == np.sign(ga):
+                a, ga = c, gc
+            else:
+                b, gb = c, gc
+    return a if abs(ga) <= abs(gb) else b

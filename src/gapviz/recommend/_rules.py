@@ -49,7 +49,8 @@ KNOBS = (
 )
 ALPHA = 0.05
 HIGH, MEDIUM = 1.0, 0.4
-#: a calibrated knob explaining less than this share of the closed mismatch is reported as low
+#: a coupled knob (see COUPLED) explaining less than this share of the closed mismatch is reported as
+#: low: its statistic moved because of another knob
 MIN_SHARE = 0.25
 #: calibrated amounts below these change nothing a viewer could see
 NEGLIGIBLE = {"camera_focus": 0.3, "resolution": 0.2, "sensor_noise": 0.75, "compression": 0.5,
@@ -63,6 +64,8 @@ UNITS = {
     "color": "white-balance cast (-1 cool .. +1 warm)",
 }
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+#: knobs fitted together whenever one of them is: their statistics move together
+COUPLED = ("camera_focus", "resolution", "sensor_noise")
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,7 @@ def recommend(
     paired: bool = True,
     sample: CalibrationSample | None = None,
     measure: Callable | None = None,
-    apply: Callable | None = None,
+    prepare: Callable | None = None,
     width: int | None = None,
     seed: int = 0,
 ) -> tuple[list[dict], Calibration | None]:
@@ -310,7 +313,7 @@ def recommend(
         Whether ``pair_values`` are aligned pairs.
     sample : CalibrationSample, optional
         Synthetic images for calibrating amounts; without it, no ``suggested`` values.
-    measure, apply : callable, optional
+    measure, prepare : callable, optional
         See `calibrate`; required with ``sample``.
     width : int, optional
         Analysed image width, quoted in the actions.
@@ -343,24 +346,43 @@ def recommend(
         found.append((rule, stat, m, direction))
 
     calibration = None
-    to_fit = [rule.knob for rule, _, _, d in found if d == "add" and rule.knob in CALIBRATED_KNOBS]
-    for rule, _, _, d in found:  # exposure and colour are fitted in both directions
-        if d == "reverse" and rule.knob in ("exposure", "color"):
-            to_fit.append(rule.knob)
-    if to_fit and sample is not None and len(sample) > 0 and measure is not None and apply is not None:
-        calibration = calibrate(sample, to_fit, measure=measure, apply=apply, seed=seed)
+    to_fit = {rule.knob for rule, _, _, _ in found if rule.knob in CALIBRATED_KNOBS}
+    if to_fit & set(COUPLED):
+        # blur also lowers the noise estimate of textured synthetic backgrounds, so a noise gap can
+        # hide behind a focus gap: fit the noise with them and let the calibration reveal it
+        to_fit |= set(COUPLED)
+    if to_fit and sample is not None and len(sample) > 0 and measure is not None and prepare is not None:
+        calibration = calibrate(sample, sorted(to_fit), measure=measure, prepare=prepare, seed=seed)
+        found_knobs = {rule.knob for rule, _, _, _ in found}
+        for rule in RULES:
+            value = calibration.settings.get(rule.knob)
+            if rule.knob in found_knobs or value is None or abs(value) < NEGLIGIBLE[rule.knob]:
+                continue
+            if calibration.share.get(rule.knob, 0.0) < MIN_SHARE:
+                continue
+            stat = image_stats.get(rule.primary)
+            vals = _values(pair_values, rule.primary)
+            if stat is None or vals is None:
+                continue
+            _, m, _ = _test(vals[0], vals[1], rule.log, paired)
+            found.append((rule, stat, m, "revealed"))
 
     recs = []
     for rule, stat, m, direction in found:
         severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
         notes, suggested, share = [], None, 1.0
+        if direction == "revealed":
+            # no significant raw gap, but the joint fit needs this knob once the others are applied
+            severity, direction = "medium", "add"
+            notes.append("revealed by calibration: the raw statistic shows no significant gap because another "
+                         "knob's gap masks it; with the other adjustments applied, this amount is needed")
         if calibration is not None and rule.knob in calibration.settings:
             suggested = calibration.settings[rule.knob]
             share = calibration.share.get(rule.knob, 1.0)
             if abs(suggested) < NEGLIGIBLE[rule.knob]:
                 notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
                 severity, suggested = "low", None
-            elif share < MIN_SHARE:
+            elif share < MIN_SHARE and rule.knob in COUPLED:
                 others = ", ".join(k for k, v in calibration.share.items() if k != rule.knob and v >= MIN_SHARE)
                 notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's"
                              + (f"; mostly explained by {others}" if others else ""))

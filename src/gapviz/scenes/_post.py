@@ -3,24 +3,79 @@
 `apply_camera_knobs` runs the same operators, in the same order, as `render_scene` does after
 shading: background defocus (object kept sharp, via its mask), lens softness, exposure and white
 balance, sensor noise, JPEG. So an amount calibrated on finished synthetic images means the same
-thing when it is passed back to the renderer as a knob value.
+thing when it is passed back to the renderer as a knob value. `FinishedImage` keeps what does not
+depend on the knob values (the object layer, the noise field), for searches that apply many
+settings to the same image.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from gapviz._errors import GapvizError
+from gapviz.scenes._geometry import STREAM_NOISE, stream
 from gapviz.scenes._knobs import KNOBS
-from gapviz.scenes._render import _camera, _composite
+from gapviz.scenes._render import _camera, _composite, _object_layer
 
-__all__ = ["CAMERA_KNOBS", "apply_camera_knobs"]
+__all__ = ["CAMERA_KNOBS", "FinishedImage", "apply_camera_knobs"]
 
 #: knobs that act on the finished image (the others change the scene itself)
 CAMERA_KNOBS = ("camera_focus", "resolution", "exposure", "color", "sensor_noise", "compression")
 _NEUTRAL = {"camera_focus": 0.0, "resolution": 0.0, "exposure": 0.0, "color": 0.0, "sensor_noise": 0.0, "compression": 0}
+
+
+class FinishedImage:
+    """A finished uint8 RGB image and its object mask, ready for many camera-knob settings.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) uint8
+    mask : ndarray (H, W) bool
+        Object mask: ``camera_focus`` blurs only outside it.
+    seed : int
+        Seeds the sensor noise (the same field for every setting, as in a re-render).
+
+    Examples
+    --------
+    >>> img = np.full((32, 32, 3), 128, np.uint8)
+    >>> fin = FinishedImage(img, np.zeros((32, 32), bool), seed=1)
+    >>> 3 < float(fin.apply({"sensor_noise": 5}).astype(float).std()) < 7
+    True
+    """
+
+    def __init__(self, image: np.ndarray, mask: np.ndarray, seed: int = 0) -> None:
+        self.image = np.asarray(image)
+        self.mask = np.asarray(mask, bool)
+        self.seed = int(seed)
+        self._float = self.image.astype(np.float32) / 255.0
+
+    @cached_property
+    def _layer(self) -> tuple[np.ndarray, np.ndarray]:
+        return _object_layer(self._float, self.mask)
+
+    @cached_property
+    def _noise(self) -> np.ndarray:
+        return stream(self.seed, STREAM_NOISE).standard_normal(self.image.shape, dtype=np.float32)
+
+    def apply(self, settings: Mapping[str, Any]) -> np.ndarray:
+        """The image with ``settings`` (knob -> value, any of `CAMERA_KNOBS`) applied."""
+        unknown = set(settings) - set(CAMERA_KNOBS)
+        if unknown:
+            raise GapvizError(
+                f"knobs {sorted(unknown)} do not act on a finished image; valid: {', '.join(CAMERA_KNOBS)}"
+            )
+        values = {**_NEUTRAL, **{k: KNOBS[k].validate(v) for k, v in settings.items()}}
+        if not any(values[k] for k in CAMERA_KNOBS):
+            return self.image.copy()
+        img = self._float
+        if values["camera_focus"] > 0:
+            img = _composite(img, self.mask, img, float(values["camera_focus"]), layer=self._layer)
+        noise = self._noise if values["sensor_noise"] > 0 else None
+        return _camera(img, values, self.seed, unit_noise=noise)
 
 
 def apply_camera_knobs(image: np.ndarray, mask: np.ndarray, settings: Mapping[str, Any], seed: int = 0) -> np.ndarray:
@@ -47,14 +102,4 @@ def apply_camera_knobs(image: np.ndarray, mask: np.ndarray, settings: Mapping[st
     >>> 3 < float(out.astype(float).std()) < 7
     True
     """
-    unknown = set(settings) - set(CAMERA_KNOBS)
-    if unknown:
-        from gapviz._errors import GapvizError
-
-        raise GapvizError(f"knobs {sorted(unknown)} do not act on a finished image; valid: {', '.join(CAMERA_KNOBS)}")
-    values = {**_NEUTRAL, **{k: KNOBS[k].validate(v) for k, v in settings.items()}}
-    img = np.asarray(image, np.float32) / 255.0
-    mask = np.asarray(mask, bool)
-    if values["camera_focus"] > 0:
-        img = _composite(img, mask, img, float(values["camera_focus"]))
-    return _camera(img, values, int(seed))
+    return FinishedImage(image, mask, seed).apply(settings)
