@@ -78,7 +78,7 @@ def test_calibration_recovers_a_background_blur():
     def measure(images, ms, names):
         return stats.image_stats_batch(images, ms, canny=canny, stats=sorted({n.split(".")[0] for n in names}))
 
-    real_values = measure(real, masks, ["laplacian_var.background"])
+    real_values = measure(real, masks, ["coarse_sharpness.background"])
     sample = CalibrationSample(synth, masks, real_values)
     cal = calibrate(sample, ["camera_focus"], measure=measure, prepare=FinishedImage)
     assert cal.settings["camera_focus"] == pytest.approx(2.0, rel=0.2)

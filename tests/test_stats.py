@@ -73,6 +73,7 @@ def test_registry_holds_the_design_names():
     design = {
         "canny_edge_density.object", "canny_edge_density.background", "canny_edge_density.whole",
         "canny_straightness", "canny_edge_agreement", "laplacian_var.object", "laplacian_var.background",
+        "coarse_sharpness.object", "coarse_sharpness.background",
         "blur_effect", "noise_sigma.background", "brightness", "rms_contrast", "rgb_relative.r",
         "rgb_relative.g", "rgb_relative.b", "illumination_cv", "jpeg_blockiness",
         "background_ratio", "edge_sharpness", "gap", "pooled", "channel_max", "cka", "kid",
@@ -403,6 +404,21 @@ def test_laplacian_var_background_falls_after_blurring_the_background_only():
     assert blurred["laplacian_var.background"] < 0.5 * sharp["laplacian_var.background"]
     # the object region is eroded away from the outline, so the blur does not reach it
     assert blurred["laplacian_var.object"] == pytest.approx(sharp["laplacian_var.object"], rel=1e-6)
+
+
+def test_coarse_sharpness_sees_defocus_but_not_sensor_noise():
+    rng = np.random.default_rng(18)
+    sharp = stats.image_stats(*scene(rng), canny=CANNY)
+    rng = np.random.default_rng(18)
+    blurred = stats.image_stats(*scene(rng, bg_blur=2.0), canny=CANNY)
+    rng = np.random.default_rng(18)
+    img, mask = scene(rng)
+    noisy = np.clip(img + np.random.default_rng(1).normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    noisy_stats = stats.image_stats(noisy, mask, canny=CANNY)
+    assert blurred["coarse_sharpness.background"] < 0.5 * sharp["coarse_sharpness.background"]
+    # noise of sigma 6 multiplies the fine Laplacian variance but barely moves the coarse one
+    assert noisy_stats["laplacian_var.background"] > 1.5 * sharp["laplacian_var.background"]
+    assert noisy_stats["coarse_sharpness.background"] == pytest.approx(sharp["coarse_sharpness.background"], rel=0.15)
 
 
 def test_jpeg_blockiness_is_higher_for_low_quality_jpeg():

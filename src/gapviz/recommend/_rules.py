@@ -19,8 +19,8 @@ Decision, per knob:
 4. Camera knobs with an operator (`CALIBRATED_KNOBS`) get a calibrated ``suggested`` amount. They
    are fitted jointly, so a gap another knob explains (lens softness also blurs the background)
    gets a negligible amount or a small share of the closed mismatch: that recommendation drops
-   to ``low`` and its priority shrinks by its share.
-5. Priority: severity first, then ``m`` times the explained share.
+   to ``low``.
+5. Priority: severity first, then ``m`` (times a weight of 0.5 for texture and background).
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("camera_focus", "laplacian_var.background", +1, True,
-         (("background_ratio", "layers", +1), ("background_ratio_slope", "decay", +1),
-          ("canny_edge_density.background", None, +1)), reversible=False),
+    Rule("camera_focus", "coarse_sharpness.background", +1, True,
+         (("laplacian_var.background", None, +1), ("background_ratio", "layers", +1),
+          ("background_ratio_slope", "decay", +1), ("canny_edge_density.background", None, +1)),
+         reversible=False),
     Rule("resolution", "laplacian_var.object", +1, True,
          (("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
           ("blur_effect", None, -1), ("canny_straightness", None, +1)), reversible=False),
@@ -235,7 +236,7 @@ def _action(knob: str, direction: str, suggested, real: float | None, synth: flo
     s = f"{synth:.3g}" if synth is not None else "?"
     if direction == "reverse":
         return {
-            "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (Laplacian variance {s} vs {r}): "
+            "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (LoG variance {s} vs {r}): "
             "reduce the depth-of-field blur on the background.",
             "resolution": f"Synthetic objects are softer than the real ones (Laplacian variance {s} vs {r}): raise the "
             "render resolution or remove lens softening.",
@@ -253,7 +254,7 @@ def _action(knob: str, direction: str, suggested, real: float | None, synth: flo
     if knob == "camera_focus":
         amount = f"; target a background blur of about {suggested:.1f} px (Gaussian sigma){at}" if suggested else ""
         return (f"Turn on depth of field focused on the shackles so the background is out of focus{amount}. "
-                f"Background Laplacian variance: real {r}, synthetic {s}.")  # fmt: skip
+                f"Background sharpness (LoG variance, sigma 2 px): real {r}, synthetic {s}.")  # fmt: skip
     if knob == "resolution":
         amount = f" of about {suggested:.2f} px (Gaussian sigma){at}" if suggested else ""
         return (f"Soften the renders: lower the render resolution or add lens softness{amount} over the whole image. "
@@ -401,7 +402,7 @@ def recommend(
                 unit=UNITS.get(rule.knob) if suggested is not None else None,
                 magnitude=round(m, 4),
                 direction=direction,
-                priority=round(m * share * rule.weight, 4),
+                priority=round(m * rule.weight, 4),
                 notes=notes,
             )
         )

@@ -11,6 +11,9 @@ averaging, giving the object coverage ``m`` of each layer pixel. Then
 * background core: ``m < 0.1``, eroded by ``band_px`` layer pixels;
 * boundary band: everything else (partly covered pixels plus a ``band_px`` margin each side).
 
+Where a core is empty for an image (a thin object on a coarse grid), its region is weighted by
+coverage instead: ``m`` for the object, ``1 - m`` for the background.
+
 Energy. ``e = mean_c |a|`` is the channel-mean absolute activation of each layer pixel.
 
 Outputs per image (B = batch size, C = channels, p = ``pooled_size``):
@@ -241,6 +244,12 @@ def _context(ops, activation, mask, *, pooled_size: int, band_px: int) -> LayerC
     obj = ops.erode(ops.f32(coverage > OBJECT_THRESHOLD), band_px)
     bg = ops.erode(ops.f32(coverage < BACKGROUND_THRESHOLD), band_px)
     band = 1.0 - obj - bg
+    # On coarse grids (deep layers, small inputs) a thin object leaves no core pixel: weight by
+    # coverage instead, so the background-noise decay curve does not stop at the deep layers.
+    has_obj = ops.sum(obj, axis=(1, 2)) > 0
+    has_bg = ops.sum(bg, axis=(1, 2)) > 0
+    obj = ops.where(has_obj[:, None, None], obj, coverage)
+    bg = ops.where(has_bg[:, None, None], bg, 1.0 - coverage)
     energy = ops.mean(ops.abs(a), axis=3)
     return LayerContext(a, finite, energy, obj, bg, band, coverage, pooled_size)
 
