@@ -25,7 +25,14 @@ __all__ = ["CAMERA_KNOBS", "FinishedImage", "apply_camera_knobs"]
 
 #: knobs that act on the finished image (the others change the scene itself)
 CAMERA_KNOBS = ("camera_focus", "resolution", "exposure", "color", "sensor_noise", "compression")
-_NEUTRAL = {"camera_focus": 0.0, "resolution": 0.0, "exposure": 0.0, "color": 0.0, "sensor_noise": 0.0, "compression": 0}
+_NEUTRAL = {
+    "camera_focus": 0.0,
+    "resolution": 0.0,
+    "exposure": 0.0,
+    "color": 0.0,
+    "sensor_noise": 0.0,
+    "compression": 0,
+}
 
 
 class FinishedImage:
@@ -78,7 +85,9 @@ class FinishedImage:
         return _camera(img, values, self.seed, unit_noise=noise)
 
 
-def apply_camera_knobs(image: np.ndarray, mask: np.ndarray, settings: Mapping[str, Any], seed: int = 0) -> np.ndarray:
+def apply_camera_knobs(
+    image: np.ndarray, mask: np.ndarray, settings: Mapping[str, Any], seed: int = 0
+) -> np.ndarray:
     """Apply camera knobs to a finished uint8 RGB image, as the renderer would.
 
     Parameters

@@ -165,6 +165,11 @@ def _shade(geo: Geometry, settings: Mapping[str, Any], seed: int, size: int) -> 
         metal = 1.0 - rust
         rust_rgb = np.array([0.47, 0.25, 0.11]) * (0.55 + 0.45 * nz)[..., None] * albedo[..., None]
         colour = metal[..., None] * colour + rust[..., None] * rust_rgb
+    # worn steel is freshly polished: bright and mirror-like, with no coating, rust or scratches left
+    polish = np.minimum(geo.worn[box] / 0.8, 1.0)  # grows with the material removed
+    bright = np.array([0.93, 0.93, 0.95]) * (0.5 + 0.6 * env)[..., None]
+    colour = (1 - polish)[..., None] * colour + polish[..., None] * bright
+    metal = metal * (1 - polish) + polish
 
     coverage = float(settings["lighting"])
     if coverage < 1.0:
@@ -216,7 +221,9 @@ def _composite(
     return alpha * obj_ext + (1 - alpha) * blurred
 
 
-def _camera(img: np.ndarray, settings: Mapping[str, Any], seed: int, unit_noise: np.ndarray | None = None) -> np.ndarray:
+def _camera(
+    img: np.ndarray, settings: Mapping[str, Any], seed: int, unit_noise: np.ndarray | None = None
+) -> np.ndarray:
     """Lens softness, exposure, white balance, sensor noise and JPEG on a float RGB image.
 
     ``unit_noise`` is the seed's standard-normal noise field when the caller has it already.
