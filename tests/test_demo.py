@@ -1,0 +1,43 @@
+"""The demo closes the loop: recommended amounts go back into the renderer and the gap shrinks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gapviz.cli import main
+
+
+@pytest.mark.slow
+def test_demo_closes_the_loop(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--n", "8", "--size", "192", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "report:" in printed
+    for name in ("report.html", "report.json", "report-adjusted.html", "report-adjusted.json"):
+        assert (out / name).stat().st_size > 0, name
+    before = json.loads((out / "report.json").read_text())
+    after = json.loads((out / "report-adjusted.json").read_text())
+    adjusted = [r for r in before["recommendations"] if r["suggested"] is not None]
+    assert adjusted, "the field/dataset1 gap must produce calibrated recommendations"
+    from gapviz.demo import _gap
+    from gapviz.recommend import RULES
+
+    primary = {rule.knob: rule.primary for rule in RULES}
+    for rec in adjusted:
+        key = primary[rec["knob"]]
+        keys = ("rgb_relative.r", "rgb_relative.b") if key == "warmth" else (key,)
+        for statistic in keys:
+            gap_before = _gap(before["image_stats"][statistic])
+            gap_after = _gap(after["image_stats"][statistic])
+            assert gap_after <= 0.5 * gap_before, (rec["knob"], statistic, gap_before, gap_after)
+    assert (out / ".gapviz-demo").exists()  # marks the folder as the demo's, so a rerun may replace it
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path, capsys):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    assert main(["demo", "--out", str(foreign), "--quiet"]) == 1
+    assert (foreign / "keep.txt").read_text() == "mine"
