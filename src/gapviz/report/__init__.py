@@ -184,7 +184,9 @@ def _recommendation(rec: Mapping) -> dict:
 
 
 def _before_after(result: GapResult, before: GapResult) -> list[dict]:
-    """Per recommended knob: |effect size| of its main statistic (first evidence item), before vs after."""
+    """Per recommended knob: the gap |mean synth - mean real| of its main statistic (first evidence
+    item), before vs after, in the statistic's own units. (Not |effect size|: the paired d_z grows as
+    pairs become more alike, so it can rise while the gap itself shrinks.)"""
     rows, seen = [], set()
     recs = [(r, "before") for r in before.recommendations] + [(r, "after") for r in result.recommendations]
     after_severity = {r.get("knob"): r.get("severity") for r in result.recommendations}
@@ -199,7 +201,7 @@ def _before_after(result: GapResult, before: GapResult) -> list[dict]:
         statistic, layer = main.get("statistic"), main.get("layer")
         old = _lookup_stat(before, statistic, layer) or {}
         new = _lookup_stat(result, statistic, layer) or {}
-        e_old, e_new = abs(_float(old.get("effect_size"))), abs(_float(new.get("effect_size")))
+        e_old, e_new = abs(_float(old.get("diff"))), abs(_float(new.get("diff")))
         ratio = e_new / e_old if math.isfinite(e_old) and e_old > 0 and math.isfinite(e_new) else math.nan
         zero = _ci_contains_zero(new) if new else None
         if zero:
@@ -218,12 +220,35 @@ def _before_after(result: GapResult, before: GapResult) -> list[dict]:
             "after": format_number(e_new),
             "ratio": format_number(ratio),
             "ci_after": format_ci(new.get("ci95")),
+            "effect": f"{format_number(_float(old.get('effect_size')))} → {format_number(_float(new.get('effect_size')))}",
             "severity_before": str(before_severity.get(knob) or "none"),
             "severity_after": str(after_severity.get(knob) or "none"),
             "verdict": verdict,
             "css": css,
         })
     return rows
+
+
+def _overall(result: GapResult) -> dict:
+    """Whole-comparison figures for the before/after section."""
+    cka = [_float((layer.stats.get("cka_gap") or {}).get("value")) for layer in result.layers]
+    cka = [v for v in cka if math.isfinite(v)]
+    severities = [r.get("severity") for r in result.recommendations]
+    return {
+        "cka": sum(cka) / len(cka) if cka else math.nan,
+        "above_low": sum(s in ("high", "medium") for s in severities),
+        "high": sum(s == "high" for s in severities),
+    }
+
+
+def _before_after_overall(result: GapResult, before: GapResult) -> list[dict]:
+    old, new = _overall(before), _overall(result)
+    return [
+        {"label": "mean CKA of GAP vectors over tapped layers (1 = same representation)",
+         "before": format_number(old["cka"]), "after": format_number(new["cka"])},
+        {"label": "recommendations above low", "before": str(old["above_low"]), "after": str(new["above_low"])},
+        {"label": "high-severity recommendations", "before": str(old["high"]), "after": str(new["high"])},
+    ]  # fmt: skip
 
 
 def _figure_data(fig: Figure, *, dpi: float, alt: str) -> dict:
@@ -408,6 +433,7 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
                         ("created", result.created or "–"), ("gapviz", __version__)]
 
     view["before_after"] = _before_after(result, before) if before is not None else None
+    view["before_after_overall"] = _before_after_overall(result, before) if before is not None else None
     view["before_created"] = before.created if before is not None else None
     view["before_summary"] = _summary_line(before) if before is not None else None
 
@@ -455,7 +481,7 @@ def render_report(result: GapResult, *, title: str | None = None, before: GapRes
         Page title (escaped like every other string).
     before : GapResult, optional
         An earlier comparison, e.g. before the renderer was changed. Adds a section comparing
-        |effect size| of each recommended knob's main statistic (its first evidence item) before
+        the gap |mean synth - mean real| of each recommended knob's main statistic (its first evidence item) before
         and after.
     dpi : float, optional
         Resolution of the embedded figures; lower gives a smaller file.
