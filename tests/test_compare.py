@@ -111,6 +111,7 @@ def test_same_seed_same_json_and_result_shapes(edge_model, scenes, tmp_path):
     assert [layer["name"] for layer in loaded["layers"]] == ["c1", "c2", "c3"]
     assert loaded["model"]["sha256"] is None or isinstance(loaded["model"]["sha256"], str)
     assert "GapResult" in repr(a) and "\n" not in repr(a)
+    assert "camera_focus" in a._repr_html_() and "<img" not in a._repr_html_()
     assert len(a.examples) == 2 and a.examples[0].features[0].real.shape[-1] <= 8
 
 
