@@ -216,7 +216,7 @@ def compare(
 
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
     paired = pairset.paired
-    reducer = stats.make_layer_reducer()
+    reducer = _WithMaps(stats.make_layer_reducer())
     acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
 
     total = len(pairset.pairs) if paired else len(pairset.real_items) + len(pairset.synth_items)
@@ -258,10 +258,12 @@ def compare(
             n = len(batch)
             room = examples - len(kept) if batch.side == "pair" else 0
             k = min(max(room, 0), n)
-            # the example pairs' full maps come out of the same forward pass (no second pass)
-            rows = (*range(k), *range(n, n + k))
-            out = tapper.reduce(x, _WithMaps(reducer, rows) if k else reducer, {"mask": m})
-            maps = {layer: out[layer].pop(_MAPS) for layer in tapper.layers} if k else {}
+            # the example pairs' full maps come out of the same forward pass (no second pass), and
+            # every batch runs the same traced function (rows picked by a per-row flag, not by a retrace)
+            rows = np.zeros(len(x), bool)
+            rows[:k] = rows[n : n + k] = True
+            out = tapper.reduce(x, reducer, {"mask": m, _MAPS: rows})
+            maps = {layer: out[layer].pop(_MAPS) for layer in tapper.layers}
             for layer in tapper.layers:
                 parts = {s: {k: v[i * n : (i + 1) * n] for k, v in out[layer].items()} for i, s in enumerate(sides)}
                 acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
@@ -372,20 +374,20 @@ _MAPS = "_example_maps"
 
 @dataclass(frozen=True)
 class _WithMaps:
-    """A reducer that also returns the full activations of ``rows`` (the example pairs).
+    """The layer reducer, plus the full activations of the rows flagged in ``aux[_MAPS]`` ((B,) bool).
 
-    Hashable, so the Tapper caches its traced function like the plain reducer's; the examples
-    ride on the batch's one forward pass instead of a second pass over their images.
+    The example pairs' feature maps ride on their batch's one forward pass instead of a second
+    pass over their images; batches without examples flag no row (an empty, free gather) and run
+    the same traced function. Plain TensorFlow ops, so it runs wherever the model does.
     """
 
     base: Any
-    rows: tuple[int, ...]
 
     def __call__(self, name: str, activation: Any, aux: Any) -> dict:
         import tensorflow as tf
 
         out = dict(self.base(name, activation, aux))
-        out[_MAPS] = tf.gather(activation, list(self.rows))
+        out[_MAPS] = tf.boolean_mask(activation, aux[_MAPS])
         return out
 
 

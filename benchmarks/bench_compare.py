@@ -1,0 +1,384 @@
+"""Benchmark: gapviz.compare against the bare forward pass and against the notebook way.
+
+Methods, measured in one process, interleaved (a, b, c, a, b, c, ...), median of ``--repeats``:
+
+(a) ceiling: the bare forward pass of the truncated tap model (warm ``tf.function``) over the
+    same images, already decoded and preprocessed in memory, in batches of ``2 * batch_size``;
+(b) ``gapviz.compare`` end to end from PNG files, masks given for both sides (defaults:
+    recommendations with calibration, 5 examples, n_boot=1000). Its phases (recommendations,
+    i.e. the calibration search, and finalize) are timed inside the same run;
+(c) the notebook way: PIL decode, ``keras.Model(inputs, taps).predict`` to numpy feature maps of
+    every image, ``layer_summaries_np`` per layer, ``image_stats_pairs``, ``PairAccumulator.finalize``.
+(b') one ``compare`` run with estimated masks on the real side (GrabCut), at the smallest size.
+Peak RSS of (b) comes from a fresh child process per pair count (``ru_maxrss`` at its end).
+
+Examples
+--------
+    python benchmarks/bench_compare.py --quick
+    python benchmarks/bench_compare.py --pairs 16 --models resnet50 --repeats 3 --rss-pairs 16,64,256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+ARCHS = ("resnet50", "mobilenetv2", "vgg16")
+UNIQUE_SCENES = 16  # rendered pairs; larger sets repeat them under new stems (decode cost is per file)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def make_data(root: str, n: int, size: int) -> str:
+    """``root/n{n}_{size}/{real,synth}/{images,masks}`` with ``n`` pairs of PNG files."""
+    from gapviz.scenes import write_scenes
+
+    out = os.path.join(root, f"n{n}_{size}")
+    if os.path.isdir(out):
+        return out
+    src = os.path.join(root, f"unique_{size}")
+    if not os.path.isdir(src):
+        write_scenes(src, preset="field", pair_with="dataset1", n=UNIQUE_SCENES, size=size)
+    stems = sorted(f[:-4] for f in os.listdir(os.path.join(src, "real", "images")))
+    for side in ("real", "synth"):
+        for kind in ("images", "masks"):
+            os.makedirs(os.path.join(out, side, kind))
+            for i in range(n):
+                a = os.path.join(src, side, kind, stems[i % len(stems)] + ".png")
+                b = os.path.join(out, side, kind, f"pair_{i:05d}.png")
+                try:
+                    os.link(a, b)
+                except OSError:
+                    shutil.copyfile(a, b)
+    return out
+
+
+def paths(data: str, side: str, kind: str) -> list[str]:
+    d = os.path.join(data, side, kind)
+    return [os.path.join(d, f) for f in sorted(os.listdir(d))]
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def build_model(arch: str, size: int):
+    """The study's shape: ``Sequential([base, GlobalAveragePooling2D(), Dense(1)])``, random weights."""
+    import keras
+
+    base_cls = {
+        "resnet50": keras.applications.ResNet50,
+        "mobilenetv2": keras.applications.MobileNetV2,
+        "vgg16": keras.applications.VGG16,
+    }[arch]
+    base = base_cls(weights=None, include_top=False, input_shape=(size, size, 3))
+    return keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)]), base
+
+
+def tap_names(model, taps: int) -> list[str]:
+    import gapviz
+
+    return list(gapviz.tap(model).layers)[:taps]
+
+
+def truncated(base, names: list[str]):
+    """The tap model a user would write: base input -> the tapped layers' outputs (pruned graph)."""
+    import keras
+
+    return keras.Model(base.input, [base.get_layer(n.split("/")[-1]).output for n in names])
+
+
+# ----------------------------------------------------------------------------- methods
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads): robust to other load on the machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn, *a, **k) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds, result) of one call."""
+    c, t = cpu_seconds(), time.perf_counter()
+    out = fn(*a, **k)
+    return time.perf_counter() - t, cpu_seconds() - c, out
+
+
+def load_inputs(data: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decoded, preprocessed (x/255) real+synth images and masks, as (a) uses them."""
+    from PIL import Image
+
+    imgs, masks = [], []
+    for side in ("real", "synth"):
+        imgs += [np.asarray(Image.open(p).convert("RGB")) for p in paths(data, side, "images")]
+        masks += [np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, side, "masks")]
+    return np.stack(imgs).astype(np.float32) / 255.0, np.stack(masks)
+
+
+def method_a(fn, x: np.ndarray, batch: int) -> None:
+    for i in range(0, len(x), batch):
+        fn(x[i : i + batch])
+
+
+class PhaseTimer:
+    """Times ``gapviz.compare``'s recommendation phase and finalize inside one run."""
+
+    def __init__(self) -> None:
+        import gapviz.compare as cmp
+        from gapviz.stats import PairAccumulator
+
+        self.t: dict[str, float] = {}
+        self._patch(cmp, "_recommend", "recommend")
+        self._patch(PairAccumulator, "finalize", "finalize")
+
+    def _patch(self, owner, attr: str, label: str) -> None:
+        fn = getattr(owner, attr, None)
+        if fn is None:
+            return
+
+        def timed(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.t[label] = self.t.get(label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, attr, timed)
+
+
+def method_b(model, data: str, timer: PhaseTimer | None, *, estimate_real: bool = False, **kw) -> tuple[float, dict]:
+    from gapviz.compare import compare
+
+    masks = {"synth": os.path.join(data, "synth", "masks")}
+    if not estimate_real:
+        masks["real"] = os.path.join(data, "real", "masks")
+    if timer:
+        timer.t.clear()
+    t = time.perf_counter()
+    compare(model, os.path.join(data, "real", "images"), os.path.join(data, "synth", "images"),
+            masks=masks, progress=False, **kw)  # fmt: skip
+    return time.perf_counter() - t, dict(timer.t) if timer else {}
+
+
+def method_c(base, names: list[str], data: str, batch: int) -> None:
+    """The notebook way: everything in memory, full feature maps in numpy."""
+    from PIL import Image
+
+    from gapviz import stats
+
+    rgb = {s: np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths(data, s, "images")]) for s in ("real", "synth")}
+    msk = {s: np.stack([np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, s, "masks")]) for s in ("real", "synth")}
+    n = len(rgb["real"])
+    x = np.concatenate([rgb["real"], rgb["synth"]]).astype(np.float32) / 255.0
+    feats = truncated(base, names).predict(x, batch_size=batch, verbose=0)
+    feats = feats if isinstance(feats, list) else [feats]
+    acc = stats.PairAccumulator(layers=tuple(names), seed=0)
+    ids = list(range(n))
+    for name, f in zip(names, feats, strict=True):
+        acc.add_layer(name, ids, real=stats.layer_summaries_np(f[:n], msk["real"]),
+                      synth=stats.layer_summaries_np(f[n:], msk["synth"]))  # fmt: skip
+    del feats
+    canny = (*stats.canny_thresholds(rgb["real"]), stats.CANNY_SIGMA)
+    acc.add_images(ids, stats.image_stats_pairs(rgb["real"], msk["real"], rgb["synth"], msk["synth"], canny=canny))
+    acc.finalize(seed=0, n_boot=1000)
+
+
+def feature_gb(base, names: list[str], n_images: int) -> float:
+    return n_images * sum(int(np.prod(base.get_layer(n.split("/")[-1]).output.shape[1:])) for n in names) * 4 / 1e9
+
+
+# ----------------------------------------------------------------------------- child (peak RSS)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size.
+
+    ``VmHWM`` of the process's own address space; ``ru_maxrss`` is not used on Linux because it
+    keeps the forking parent's high-water mark across ``exec``, so a child would report the
+    benchmark parent's RSS whenever that is larger than its own.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+
+
+def child(args: argparse.Namespace) -> None:
+    model, _ = build_model(args.child_arch, args.size)
+    data = make_data(args.data, args.child_pairs, args.size)
+    layers = tap_names(model, args.taps) if args.taps < 5 else None
+    seconds, _ = method_b(model, data, None, layers=layers, batch_size=args.batch)
+    rss_mb = peak_rss_mb()
+    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+
+
+def run_child(args: argparse.Namespace, arch: str, pairs: int) -> dict:
+    cmd = [sys.executable, __file__, "--child-arch", arch, "--child-pairs", str(pairs), "--data", args.data,
+           "--size", str(args.size), "--taps", str(args.taps), "--batch", str(args.batch)]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode or not lines:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(lines[-1])
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return "GPU: " + ", ".join(g.name for g in gpus)
+    return f"CPU only ({os.cpu_count()} cores visible to Python; TensorFlow sees no GPU)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pairs", default="16", help="pair counts timed for a/b/c, comma-separated")
+    ap.add_argument("--rss-pairs", default="16,64,256", help="pair counts for (b) peak RSS in child processes ('' = none)")
+    ap.add_argument("--models", default="resnet50", help=f"comma-separated from {','.join(ARCHS)}")
+    ap.add_argument("--rss-models", default=None, help="models for the RSS children (default: the first of --models)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--size", type=int, default=512, help="image side in pixels (model input = analysis size)")
+    ap.add_argument("--taps", type=int, default=5, help="use the first N preset taps (5 = the whole preset)")
+    ap.add_argument("--batch", type=int, default=8, help="pairs per forward pass (compare's batch_size)")
+    ap.add_argument("--methods", default="a,b,c", help="which of a,b,c to time")
+    ap.add_argument("--no-estimated", action="store_true", help="skip the (b') run with estimated real masks")
+    ap.add_argument("--c-max-gb", type=float, default=6.0, help="skip (c) when its feature maps would exceed this")
+    ap.add_argument("--quick", action="store_true", help="pairs 8, mobilenetv2, 1 repeat, RSS at 8 and 32 pairs")
+    ap.add_argument("--data", default=None, help="folder for generated images (default: a temp dir)")
+    ap.add_argument("--json", default=None, help="also write the results as JSON here")
+    ap.add_argument("--child-arch", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-pairs", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child_arch:
+        child(args)
+        return 0
+    if args.quick:
+        args.pairs, args.models, args.repeats, args.rss_pairs = "8", "mobilenetv2", 1, "8,32"
+    tmp = None
+    if args.data is None:
+        tmp = args.data = tempfile.mkdtemp(prefix="gapviz-bench-")
+    try:
+        return run(args)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tensorflow as tf
+
+    pair_counts = [int(v) for v in args.pairs.split(",") if v]
+    rss_counts = [int(v) for v in args.rss_pairs.split(",") if v]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    methods = set(args.methods.split(","))
+    print(f"device: {device()}; TensorFlow {tf.__version__}; image {args.size}x{args.size}; "
+          f"taps {args.taps}; batch {args.batch} pairs; repeats {args.repeats}", flush=True)  # fmt: skip
+    timer = PhaseTimer()
+    rows, results = [], {"device": device(), "args": vars(args), "timing": [], "rss": []}
+    for arch in models:
+        model, base = build_model(arch, args.size)
+        names = tap_names(model, args.taps)
+        layers = names if args.taps < 5 else None
+        tap_model = truncated(base, names)
+        fwd = tf.function(lambda x, m=tap_model: m(x, training=False))
+        for n in pair_counts:
+            data = make_data(args.data, n, args.size)
+            x, _ = load_inputs(data)
+            fwd(x[: 2 * args.batch])  # trace once: (a) is the warm ceiling
+            do_c = "c" in methods and feature_gb(base, names, 2 * n) <= args.c_max_gb
+            t: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "a_cpu", "b_cpu", "c_cpu", "recommend", "finalize")}
+            for _ in range(args.repeats):
+                if "a" in methods:
+                    wall, cpu, _ = timed(method_a, fwd, x, 2 * args.batch)
+                    t["a"].append(wall)
+                    t["a_cpu"].append(cpu)
+                if "b" in methods:
+                    wall, cpu, (_, phases) = timed(method_b, model, data, timer, layers=layers, batch_size=args.batch)
+                    t["b"].append(wall)
+                    t["b_cpu"].append(cpu)
+                    t["recommend"].append(phases.get("recommend", float("nan")))
+                    t["finalize"].append(phases.get("finalize", float("nan")))
+                if do_c:
+                    wall, cpu, _ = timed(method_c, base, names, data, 2 * args.batch)
+                    t["c"].append(wall)
+                    t["c_cpu"].append(cpu)
+            del x
+            med = {k: statistics.median(v) if v else float("nan") for k, v in t.items()}
+            est, est_rec = float("nan"), float("nan")
+            if "b" in methods and not args.no_estimated and n == pair_counts[0]:
+                est, phases = method_b(model, data, timer, estimate_real=True, layers=layers, batch_size=args.batch)
+                est_rec = phases.get("recommend", float("nan"))
+            row = {"model": arch, "pairs": n, **med, "b_estimated": est, "b_estimated_recommend": est_rec, "raw": t}
+            results["timing"].append(row)
+            rows.append(row)
+            print_row(row, flush=True)
+    for arch in [m for m in (args.rss_models or models[0]).split(",") if m]:
+        for n in rss_counts:
+            r = run_child(args, arch, n)
+            results["rss"].append({"model": arch, "pairs": n, **r})
+            print(f"rss  {arch:12s} {n:5d} pairs: " + (f"peak RSS {r['rss_mb']:.0f} MB, (b) {r['seconds']:.1f} s, "
+                  f"{n / r['seconds']:.2f} pairs/s" if "rss_mb" in r else f"failed: {r['error']}"), flush=True)  # fmt: skip
+    print_table(rows, results["rss"])
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=1, default=float)
+    return 0
+
+
+def _f(v: float, fmt: str = "{:.1f}") -> str:
+    return "-" if v != v else fmt.format(v)
+
+
+def print_row(r: dict, flush: bool = False) -> None:
+    print(f"time {r['model']:12s} {r['pairs']:5d} pairs (wall/CPU s): a {_f(r['a'])}/{_f(r['a_cpu'])}, "
+          f"b {_f(r['b'])}/{_f(r['b_cpu'])} (recommend {_f(r['recommend'])}, finalize {_f(r['finalize'], '{:.2f}')}), "
+          f"c {_f(r['c'])}/{_f(r['c_cpu'])}, b' {_f(r['b_estimated'])} (recommend {_f(r['b_estimated_recommend'])})",
+          flush=flush)  # fmt: skip
+
+
+def print_table(rows: list[dict], rss: list[dict]) -> None:
+    head = ("model", "pairs", "a s", "b s", "b-rec s", "c s", "b/a", "(b-rec)/a", "c/b", "c/(b-rec)",
+            "b/a CPU", "c/b CPU", "b pairs/s", "b' s", "b' rec s")  # fmt: skip
+    print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for r in rows:
+        b_rec = r["b"] - r["recommend"]
+        cells = (r["model"], r["pairs"], _f(r["a"]), _f(r["b"]), _f(b_rec), _f(r["c"]),
+                 _f(r["b"] / r["a"], "{:.2f}"), _f(b_rec / r["a"], "{:.2f}"), _f(r["c"] / r["b"], "{:.2f}"),
+                 _f(r["c"] / b_rec, "{:.2f}"), _f(r["b_cpu"] / r["a_cpu"], "{:.2f}"),
+                 _f(r["c_cpu"] / r["b_cpu"], "{:.2f}"), _f(r["pairs"] / r["b"], "{:.2f}"), _f(r["b_estimated"]),
+                 _f(r["b_estimated_recommend"]))  # fmt: skip
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    if rss:
+        print("\n| model | pairs | (b) s | pairs/s | peak RSS MB | RSS / RSS at smallest |\n|---|---|---|---|---|---|")
+        first: dict[str, float] = {}
+        for r in rss:
+            if "rss_mb" not in r:
+                print(f"| {r['model']} | {r['pairs']} | failed: {r['error']} | | | |")
+                continue
+            base = first.setdefault(r["model"], r["rss_mb"])
+            print(f"| {r['model']} | {r['pairs']} | {r['seconds']:.1f} | {r['pairs'] / r['seconds']:.2f} | "
+                  f"{r['rss_mb']:.0f} | {r['rss_mb'] / base:.2f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
