@@ -210,7 +210,9 @@ class LayerContext:
     Attributes
     ----------
     activation : tensor (B, h, w, C)
-        float32; zero for images with a non-finite activation.
+        float32, as the layer produced it (outputs of non-finite images are masked, not inputs).
+    abs_activation : tensor (B, h, w, C)
+        ``|activation|``, shared by the energy map and the channel maxima.
     finite : tensor (B,) of bool
     energy : tensor (B, h, w)
         Channel-mean ``|activation|``.
@@ -219,9 +221,12 @@ class LayerContext:
     coverage : tensor (B, h, w)
         Area-averaged object mask on the layer grid.
     pooled_size : int
+    cache : dict
+        Intermediates shared by several statistics (the pooled map), computed on first use.
     """
 
     activation: Any
+    abs_activation: Any
     finite: Any
     energy: Any
     object: Any
@@ -229,12 +234,17 @@ class LayerContext:
     band: Any
     coverage: Any
     pooled_size: int
+    cache: dict
 
 
 def _context(ops, activation, mask, *, pooled_size: int, band_px: int) -> LayerContext:
+    # The activation is the biggest tensor in the graph: it is read once for |a| and once for the
+    # pooled map, and never copied. A NaN/Inf anywhere in an image makes its energy sum non-finite
+    # (|a| only grows a sum), which is how non-finite images are found; their outputs are masked.
     a = ops.f32(activation)
-    finite = ops.all(ops.isfinite(a), axis=(1, 2, 3))
-    a = ops.where(finite[:, None, None, None], a, 0.0)
+    abs_a = ops.abs(a)
+    energy = ops.mean(abs_a, axis=3)
+    finite = ops.isfinite(ops.sum(energy, axis=(1, 2)))
     m = ops.f32(mask)
     if len(m.shape) == 4:
         m = m[..., 0]
@@ -250,8 +260,7 @@ def _context(ops, activation, mask, *, pooled_size: int, band_px: int) -> LayerC
     has_bg = ops.sum(bg, axis=(1, 2)) > 0
     obj = ops.where(has_obj[:, None, None], obj, coverage)
     bg = ops.where(has_bg[:, None, None], bg, 1.0 - coverage)
-    energy = ops.mean(ops.abs(a), axis=3)
-    return LayerContext(a, finite, energy, obj, bg, band, coverage, pooled_size)
+    return LayerContext(a, abs_a, finite, energy, obj, bg, band, coverage, pooled_size, {})
 
 
 def _masked_scalar(ops, ctx: LayerContext, value):
@@ -298,25 +307,35 @@ def _edge_sharpness(ops, ctx: LayerContext) -> dict:
     return {"edge_sharpness": _masked_scalar(ops, ctx, sharp)}
 
 
+def _pooled_map(ops, ctx: LayerContext):
+    """(B, p, p, C) exact area-average pool of the activation (computed once per context)."""
+    if "pooled" not in ctx.cache:
+        h, w = ops.shape_hw(ctx.activation)
+        p = ctx.pooled_size
+        ctx.cache["pooled"] = ops.einsum(
+            "ph,bhwc,qw->bpqc", ops.area_weights(h, p), ctx.activation, ops.area_weights(w, p)
+        )
+    return ctx.cache["pooled"]
+
+
 @register("gap", kind="layer")
 def _gap(ops, ctx: LayerContext) -> dict:
-    gap = ops.mean(ctx.activation, axis=(1, 2))
+    # every cell of the exact area pool has the same total weight, so the mean of the cells is the
+    # global average: one pass over the activation serves both outputs
+    gap = ops.mean(_pooled_map(ops, ctx), axis=(1, 2))
     return {"gap": ops.where(ctx.finite[:, None], gap, ops.nan)}
 
 
 @register("pooled", kind="layer")
 def _pooled(ops, ctx: LayerContext) -> dict:
-    h, w = ops.shape_hw(ctx.activation)
-    p = ctx.pooled_size
-    pooled = ops.einsum("ph,bhwc,qw->bpqc", ops.area_weights(h, p), ctx.activation, ops.area_weights(w, p))
-    pooled = ops.flatten(pooled)
+    pooled = ops.flatten(_pooled_map(ops, ctx))
     return {"pooled": ops.where(ctx.finite[:, None], pooled, ops.nan)}
 
 
 @register("channel_max", kind="layer")
 def _channel_max(ops, ctx: LayerContext) -> dict:
-    # non-finite images were zeroed in the context, so they cannot raise a running maximum
-    return {"channel_max": ops.max(ops.abs(ctx.activation), axis=(1, 2))}
+    # 0 for non-finite images, so they cannot raise a running maximum
+    return {"channel_max": ops.where(ctx.finite[:, None], ops.max(ctx.abs_activation, axis=(1, 2)), 0.0)}
 
 
 # ----------------------------------------------------------------------------- entry points
