@@ -136,7 +136,7 @@ class PhaseTimer:
     """Times ``gapviz.compare``'s recommendation phase and finalize inside one run."""
 
     def __init__(self) -> None:
-        import gapviz.compare as cmp
+        import gapviz.comparison as cmp
         from gapviz.stats import PairAccumulator
 
         self.t: dict[str, float] = {}
@@ -159,7 +159,7 @@ class PhaseTimer:
 
 
 def method_b(model, data: str, timer: PhaseTimer | None, *, estimate_real: bool = False, **kw) -> tuple[float, dict]:
-    from gapviz.compare import compare
+    from gapviz.comparison import compare
 
     masks = {"synth": os.path.join(data, "synth", "masks")}
     if not estimate_real:

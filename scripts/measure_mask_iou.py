@@ -7,9 +7,9 @@ paired difference dataset1 - field (a bias between the sides would fake a gap in
 
 Usage::
 
-    .venv/bin/python scripts/measure_mask_iou.py --n 40 --sizes 256 512
+    .venv/bin/python scripts/measure_mask_iou.py --n 40 --sizes 128 256 512
 
-Seeds 0..n-1 are used; the estimator's weights were tuned on seeds 1000-1019 at 256 px.
+Seeds 0..n-1 are used; the estimator was tuned on seeds 1000-1039.
 """
 
 from __future__ import annotations

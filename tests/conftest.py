@@ -81,8 +81,8 @@ def model_keras_resnet50v2_files(tmp_path_factory, model_resnet50v2):
     import keras
 
     model = keras.Sequential(
-        [model_resnet50v2, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)]
-    )
+        [model_resnet50v2, keras.layers.GlobalAveragePooling2D(name="gap"), keras.layers.Dense(1, name="wear")]
+    )  # named: auto names depend on which models the session built before
     paths = {"keras": folder / "resnet50v2_regressor.keras", "h5": folder / "resnet50v2_regressor.h5"}
     for path in paths.values():
         model.save(path)

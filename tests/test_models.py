@@ -88,7 +88,7 @@ def test_load_keras3_files(model_keras_resnet50v2_files, fmt):
     assert isinstance(model, keras.Model)
     source = model_source(model)
     assert source == ModelSource(str(path), sha256(path), "keras", fmt, "keras", ())
-    assert [layer.name for layer in model.layers] == ["resnet50v2", "global_average_pooling2d", "dense"]
+    assert [layer.name for layer in model.layers] == ["resnet50v2", "gap", "wear"]
 
 
 def test_tf_keras_h5_falls_back_to_tf_keras_and_says_why(model_tf_keras_resnet50v2_h5):

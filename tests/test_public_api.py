@@ -36,3 +36,17 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gapviz.nope  # noqa: B018
+
+
+def test_public_functions_are_not_shadowed_by_submodules():
+    """Importing every submodule must leave gapviz.compare etc. callable (a submodule of the same
+    name would replace the attribute on import)."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(gapviz.__path__, "gapviz."):
+        if "templates" not in info.name:
+            importlib.import_module(info.name)
+    for name in gapviz.__all__:
+        if name not in ("__version__", "GapvizError", "GapResult", "LayerInfo", "Tapper"):
+            assert callable(getattr(gapviz, name)), name

@@ -20,7 +20,7 @@ _LAZY = {
     "tap": "gapviz.models",
     "Tapper": "gapviz.models",
     "LayerInfo": "gapviz.models",
-    "compare": "gapviz.compare",
+    "compare": "gapviz.comparison",
     "GapResult": "gapviz.result",
     "demo_model": "gapviz.assets",
     "render_scene": "gapviz.scenes",
@@ -45,7 +45,7 @@ assert set(__all__) == {*_LAZY, "GapvizError", "__version__"}
 
 if TYPE_CHECKING:  # pragma: no cover
     from gapviz.assets import demo_model
-    from gapviz.compare import compare
+    from gapviz.comparison import compare
     from gapviz.models import LayerInfo, Tapper, list_layers, load_model, tap
     from gapviz.result import GapResult
     from gapviz.scenes import render_pair, render_scene

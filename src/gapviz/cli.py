@@ -60,7 +60,7 @@ def _split_layers(text: str | None) -> list[str] | None:
 def _cmd_report(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from gapviz.compare import compare
+    from gapviz.comparison import compare
     from gapviz.result import check_output_paths
 
     masks = {side: path for side, path in (("real", args.masks_real), ("synth", args.masks_synth)) if path}

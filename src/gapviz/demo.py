@@ -103,7 +103,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     >>> print(run_demo("/tmp/gapviz-demo", n=12))  # doctest: +SKIP
     """
     from gapviz.assets import demo_model
-    from gapviz.compare import compare
+    from gapviz.comparison import compare
     from gapviz.scenes import write_scenes
 
     if n < 4:

@@ -1,4 +1,4 @@
-"""`gapviz.compare`: one streaming pass over paired real and synthetic images.
+"""`gapviz.compare` (defined here, in `gapviz.comparison`): one streaming pass over paired real and synthetic images.
 
 Orchestration only: the maths lives in `gapviz.stats`, the input side in `gapviz.inputs`, the
 model side in `gapviz.models`, the rules in `gapviz.recommend`. Data flows one way::
