@@ -205,7 +205,7 @@ def _before_after(result: GapResult, before: GapResult) -> list[dict]:
         ratio = e_new / e_old if math.isfinite(e_old) and e_old > 0 and math.isfinite(e_new) else math.nan
         zero = _ci_contains_zero(new) if new else None
         if zero:
-            verdict, css = "closed (CI contains 0)", "closed"
+            verdict, css = "closed", "closed"
         elif math.isfinite(ratio) and ratio < 1:
             verdict, css = "narrowed", "narrowed"
         elif math.isfinite(ratio):
