@@ -11,7 +11,6 @@ import math
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 from gapviz._errors import GapvizError
 
@@ -37,13 +36,16 @@ def _gap(stat: dict | None) -> float | None:
     return abs(float(stat["diff"]))
 
 
-def loop_summary(before: Any, after: Any) -> list[dict]:
-    """Per recommended knob: the gap on its primary statistic before and after the adjustment.
+def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]:
+    """Per recommended knob with an amount: the gap on its primary statistic before and after.
 
     Parameters
     ----------
-    before, after : GapResult
-        The comparison that made the recommendations, and the one on the adjusted renders.
+    recommendations : list of dict
+        The recommendations of the comparison before the adjustment.
+    before, after : dict
+        ``image_stats`` of the comparison before and after the adjustment (``GapResult.image_stats``
+        or the JSON ``image_stats``).
 
     Returns
     -------
@@ -55,13 +57,13 @@ def loop_summary(before: Any, after: Any) -> list[dict]:
 
     primary = {rule.knob: rule.primary for rule in RULES}
     rows = []
-    for rec in before.recommendations:
+    for rec in recommendations:
         if rec.get("suggested") is None:
             continue
         key = primary[rec["knob"]]
         keys = ("rgb_relative.r", "rgb_relative.b") if key == "warmth" else (key,)
         for statistic in keys:
-            b, a = _gap(before.image_stats.get(statistic)), _gap(after.image_stats.get(statistic))
+            b, a = _gap(before.get(statistic)), _gap(after.get(statistic))
             remaining = None if b in (None, 0.0) or a is None else a / b
             rows.append(
                 {
@@ -131,7 +133,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
                     seed=seed, progress=progress)  # fmt: skip
     after.save_report(out / "report-adjusted.html", before=before)
     after.to_json(out / "report-adjusted.json")
-    rows = loop_summary(before, after)
+    rows = loop_summary(list(before.recommendations), before.image_stats, after.image_stats)
     lines.append(f"re-rendered dataset1 with {', '.join(overrides)}")
     lines.append(f"report after adjustment: {(out / 'report-adjusted.html').resolve()}")
     for row in rows:
