@@ -178,12 +178,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and let it probe its devices with the process's stderr closed.
+
+    TensorFlow's native start-up messages (oneDNN notices, "could not find cuda drivers", a failed
+    cuInit on CPU-only machines) are written by C++ before its log level applies, straight to file
+    descriptor 2. A command-line user would get them around gapviz's own one-line errors, so the
+    CLI silences that descriptor for the import only. The library itself never does this.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to hide
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ("layers", "report", "demo"):
+            _import_tensorflow_quietly()
         return int(args.func(args) or 0)
+    except ImportError as exc:
+        print(f"gapviz: error: TensorFlow/Keras could not be imported ({exc}); reinstall gapviz's dependencies "
+              "(make install)", file=sys.stderr)  # fmt: skip
+        return 1
     except GapvizError as exc:
         print(f"gapviz: error: {exc}", file=sys.stderr)
         return 1
