@@ -139,6 +139,6 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     for row in rows:
         rem = row["remaining"]
         rem_text = "n/a" if rem is None or not math.isfinite(rem) else f"{100 * rem:.0f} % of the gap remains"
-        lines.append(f"  {row['knob']:<13} {row['statistic']:<26} {rem_text}")
+        lines.append(f"  {row['knob']:<13} {row['statistic']:<28} {rem_text}")
     lines.append(f"done in {time.perf_counter() - t0:.0f} s")
     return "\n".join(lines)
