@@ -13,6 +13,11 @@ from collections.abc import Sequence
 from gapviz._errors import GapvizError
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars on stderr unless --quiet, and only when stderr is a terminal."""
+    return not args.quiet and sys.stderr.isatty()
+
+
 def _cmd_layers(args: argparse.Namespace) -> int:
     import json
 
@@ -42,7 +47,7 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
         size=args.size,
         overrides=args.set or [],
         pair_with=args.pair_with,
-        progress=not args.quiet,
+        progress=_progress(args),
     )
     print(written)
     return 0
@@ -85,7 +90,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         examples=args.examples,
         seed=args.seed,
-        progress=not args.quiet,
+        progress=_progress(args),
         safe_mode=not args.unsafe_load,
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
@@ -103,7 +108,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gapviz.demo import run_demo
 
-    summary = run_demo(args.out, n=args.n, size=args.size, seed=args.seed, progress=not args.quiet)
+    summary = run_demo(args.out, n=args.n, size=args.size, seed=args.seed, progress=_progress(args))
     print(summary)
     return 0
 

@@ -156,7 +156,7 @@ def write_scenes(
     else:
         header = ["stem", "wear", "seed", "preset", "background_content", *knob_names]
     rows = []
-    for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress or not sys.stderr.isatty()):
+    for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress):
         stem = f"scene_{s:06d}"
         if paired:
             real, synth = render_pair(
