@@ -76,7 +76,7 @@ def test_calibration_recovers_a_background_blur():
     canny = (*stats.canny_thresholds(np.stack(real)), stats.CANNY_SIGMA)
 
     def measure(images, ms, names):
-        return stats.image_stats_batch(images, ms, canny=canny, stats=sorted({n.split(".")[0] for n in names}))
+        return stats.image_stats_batch(images, ms, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))
 
     real_values = measure(real, masks, ["coarse_sharpness.background"])
     sample = CalibrationSample(synth, masks, real_values)

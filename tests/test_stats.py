@@ -680,3 +680,12 @@ def test_sides_may_arrive_in_separate_calls():
     for side in ("real", "synth"):
         acc.add_layer("a", np.arange(6), **{side: _fake_layer_outputs(rng, 6, 2)})
     assert acc.finalize(n_boot=20)["layers"]["a"]["stats"]["cka_gap"]["n"] == 6
+
+
+def test_registry_producers_maps_output_keys_to_statistics():
+    assert stats.REGISTRY.producers(["laplacian_rel.object", "noise_sigma.background"], kind="image") == [
+        "laplacian_var",
+        "noise_sigma",
+    ]
+    with pytest.raises(GapvizError, match="no registered statistic computes"):
+        stats.REGISTRY.producers(["nope.object"], kind="image")

@@ -433,8 +433,7 @@ def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, cal
         )
 
     def measure(images, masks, names):
-        registered = sorted({n.split(".")[0] for n in names})
-        return stats.image_stats_batch(images, masks, canny=canny, stats=registered)
+        return stats.image_stats_batch(images, masks, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))
 
     return recommend(
         image_stats=final["image_stats"],

@@ -5,7 +5,7 @@ images with the same operators the built-in renderer uses for its camera knobs
 (`gapviz.scenes.FinishedImage`), the same statistics are measured on the result, and the
 settings are chosen so that the synthetic images' statistics match those of their real partners.
 
-Each knob has a statistic of its own (coarse background sharpness for focus, object sharpness for lens
+Each knob has a statistic of its own (coarse background sharpness for focus, relative object sharpness for lens
 softness, background noise for sensor noise, block edges for compression, brightness for
 exposure, red minus blue for colour); its amount is the root of that statistic's mean paired
 log-ratio (adjusted synthetic vs real partner), found by bisection over candidate values and
@@ -29,7 +29,7 @@ __all__ = ["CALIBRATED_KNOBS", "CalibrationSample", "Calibration", "calibrate"]
 #: knob -> (search grid of values to add on top of the current render, the statistics it moves)
 CALIBRATED_KNOBS: Mapping[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "camera_focus": ((0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0), ("coarse_sharpness.background",)),
-    "resolution": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), ("laplacian_var.object",)),
+    "resolution": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), ("laplacian_rel.object",)),
     "sensor_noise": ((0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0), ("noise_sigma.background",)),
     "compression": ((0, 95, 90, 80, 70, 50, 30), ("jpeg_blockiness",)),
     "exposure": ((-1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5), ("brightness",)),
@@ -44,7 +44,7 @@ _ORDER: Mapping[str, tuple[float, ...]] = {
 COUPLED_STATS = ("camera_focus", "resolution", "sensor_noise")
 
 #: statistics compared on a log scale (positive, skewed); the others are compared as differences
-_LOG_STATS = {"coarse_sharpness.background", "laplacian_var.background", "laplacian_var.object", "noise_sigma.background", "jpeg_blockiness"}
+_LOG_STATS = {"coarse_sharpness.background", "laplacian_var.background", "laplacian_var.object", "laplacian_rel.object", "noise_sigma.background", "jpeg_blockiness"}
 _LOG_EPS = {"noise_sigma.background": 0.5, "jpeg_blockiness": 0.05}
 #: scale of the non-log statistics so that one unit of objective is comparable across them
 _LINEAR_SCALE = {"brightness": 0.05, "rgb_relative.r": 0.02, "rgb_relative.b": 0.02}

@@ -108,8 +108,8 @@ RULES: tuple[Rule, ...] = (
          (("laplacian_var.background", None, +1), ("background_ratio", "layers", +1),
           ("background_ratio_slope", "decay", +1), ("canny_edge_density.background", None, +1)),
          reversible=False),
-    Rule("resolution", "laplacian_var.object", +1, True,
-         (("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
+    Rule("resolution", "laplacian_rel.object", +1, True,
+         (("laplacian_var.object", None, +1), ("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
           ("blur_effect", None, -1), ("canny_straightness", None, +1)), reversible=False),
     Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),), reversible=False),
     Rule("sensor_noise", "noise_sigma.background", -1, True, (), reversible=False),
@@ -238,7 +238,7 @@ def _action(knob: str, direction: str, suggested, real: float | None, synth: flo
         return {
             "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (LoG variance {s} vs {r}): "
             "reduce the depth-of-field blur on the background.",
-            "resolution": f"Synthetic objects are softer than the real ones (Laplacian variance {s} vs {r}): raise the "
+            "resolution": f"Synthetic objects are softer than the real ones (relative Laplacian variance {s} vs {r}): raise the "
             "render resolution or remove lens softening.",
             "lighting": f"Synthetic lighting is less uniform than the real one (illumination CV {s} vs {r}): use softer, "
             "wider light coverage on the shackles.",
@@ -258,7 +258,7 @@ def _action(knob: str, direction: str, suggested, real: float | None, synth: flo
     if knob == "resolution":
         amount = f" of about {suggested:.2f} px (Gaussian sigma){at}" if suggested else ""
         return (f"Soften the renders: lower the render resolution or add lens softness{amount} over the whole image. "
-                f"Object Laplacian variance: real {r}, synthetic {s}.")  # fmt: skip
+                f"Object detail (Laplacian variance / squared mean grey): real {r}, synthetic {s}.")  # fmt: skip
     if knob == "lighting":
         return (f"Replace uniform ambient light with a directional key light that leaves part of the shackles in "
                 f"shadow; illumination CV over the object: real {r}, synthetic {s}.")  # fmt: skip

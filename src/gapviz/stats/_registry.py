@@ -128,6 +128,22 @@ class Registry:
         """Every output key of the registered statistics (of ``kind``), in order."""
         return [key for e in self.entries(kind=kind) for key in e.outputs]
 
+    def producers(self, outputs, *, kind: str | None = None) -> list[str]:
+        """Names of the statistics that compute the given output keys (each once, in registry order).
+
+        Raises
+        ------
+        GapvizError
+            For an output key no registered statistic produces; the message lists the valid keys.
+        """
+        wanted = set(outputs)
+        names = [e.name for e in self.entries(kind=kind) if wanted & set(e.outputs)]
+        known = set(self.outputs(kind=kind))
+        missing = sorted(wanted - known)
+        if missing:
+            raise GapvizError(f"no registered statistic computes {missing}; valid keys: {', '.join(sorted(known))}")
+        return names
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
