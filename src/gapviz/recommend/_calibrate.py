@@ -86,6 +86,10 @@ class Calibration:
         Knob -> fraction of the explained mismatch lost when that knob alone is reset to 0.
     residual : dict
         Statistic -> mean paired log-ratio (or scaled difference) left after adjustment.
+    hidden_p : dict
+        Knob -> p-value that its own statistic still differs from the real partners when every
+        other knob is at its fitted amount and this one at 0: small means the other adjustments
+        uncover a gap this knob must close, even if the raw statistic showed none.
     """
 
     settings: dict
@@ -93,9 +97,11 @@ class Calibration:
     objective_after: float
     share: dict = field(default_factory=dict)
     residual: dict = field(default_factory=dict)
+    hidden_p: dict = field(default_factory=dict)
 
 
-def _gap(name: str, synth: np.ndarray, real: np.ndarray) -> float:
+def _diffs(name: str, synth: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Per-pair residuals: log-ratio (or scaled difference) of each synthetic image to its partner."""
     synth = np.asarray(synth, np.float64)
     real = np.asarray(real, np.float64)
     if name in _LOG_STATS:
@@ -103,8 +109,22 @@ def _gap(name: str, synth: np.ndarray, real: np.ndarray) -> float:
         d = np.log(np.maximum(synth, 0) + eps) - np.log(np.maximum(real, 0) + eps)
     else:
         d = (synth - real) / _LINEAR_SCALE.get(name, 1.0)
-    d = d[np.isfinite(d)]
+    return d[np.isfinite(d)]
+
+
+def _gap(name: str, synth: np.ndarray, real: np.ndarray) -> float:
+    d = _diffs(name, synth, real)
     return float(d.mean()) if d.size else 0.0
+
+
+def _p_nonzero(d: np.ndarray) -> float:
+    """Two-sided one-sample t-test p-value that the mean of ``d`` is 0 (1.0 when undefined)."""
+    from scipy import stats as sps
+
+    if d.size < 3 or not np.ptp(d) > 0:
+        return 1.0
+    p = float(sps.ttest_1samp(d, 0.0).pvalue)
+    return p if np.isfinite(p) else 1.0
 
 
 def calibrate(
@@ -154,11 +174,30 @@ def calibrate(
         image = prepared[i].apply(active) if active else sample.synth_images[i]
         return measure([image], [sample.synth_masks[i]], stats)
 
+    values_cache: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def measured(settings: Mapping[str, float]) -> dict[str, np.ndarray]:
+        key = tuple(sorted(settings.items()))
+        if key not in values_cache:
+            active = {k: v for k, v in settings.items() if v}
+            rows = list(pool.map(lambda i: one(i, active), range(len(prepared))))
+            values_cache[key] = {
+                s: np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows]) for s in stats
+            }
+        return values_cache[key]
+
     def residuals(settings: Mapping[str, float]) -> dict[str, float]:
-        active = {k: v for k, v in settings.items() if v}
-        rows = list(pool.map(lambda i: one(i, active), range(len(prepared))))
-        values = {s: np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows]) for s in stats}
+        values = measured(settings)
         return {s: _gap(s, values[s], real[s]) for s in stats}
+
+    def own_diffs(knob: str, settings: Mapping[str, float]) -> np.ndarray:
+        values = measured(settings)
+        if knob == "color":
+            return _diffs("rgb_relative.r", values["rgb_relative.r"], real["rgb_relative.r"]) - _diffs(
+                "rgb_relative.b", values["rgb_relative.b"], real["rgb_relative.b"]
+            )
+        stat = CALIBRATED_KNOBS[knob][1][0]
+        return _diffs(stat, values[stat], real[stat])
 
     def own(knob: str, settings: Mapping[str, float]) -> float:
         """The knob's own statistic's mean paired residual (warmth for colour)."""
@@ -200,12 +239,14 @@ def calibrate(
             without = total({**current, knob: 0})
             share[knob] = float(np.clip((without - after) / explained, 0.0, 1.0)) if explained > 0 else 0.0
         residual = residuals_cached(current)
+        hidden_p = {knob: _p_nonzero(own_diffs(knob, {**current, knob: 0})) for knob in knobs}
     return Calibration(
         settings={k: (int(v) if k == "compression" else float(v)) for k, v in current.items()},
         objective_before=before,
         objective_after=after,
         share=share,
         residual=residual,
+        hidden_p=hidden_p,
     )
 
 

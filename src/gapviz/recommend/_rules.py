@@ -359,7 +359,9 @@ def recommend(
             value = calibration.settings.get(rule.knob)
             if rule.knob in found_knobs or value is None or abs(value) < NEGLIGIBLE[rule.knob]:
                 continue
-            if calibration.share.get(rule.knob, 0.0) < MIN_SHARE:
+            # revealed only if, with the other knobs at their fitted amounts, this knob's own statistic
+            # still differs from the real partners beyond chance (same corrected level as raw gaps)
+            if calibration.hidden_p.get(rule.knob, 1.0) >= ALPHA / len(RULES):
                 continue
             stat = image_stats.get(rule.primary)
             vals = _values(pair_values, rule.primary)
@@ -372,18 +374,20 @@ def recommend(
     for rule, stat, m, direction in found:
         severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
         notes, suggested, share = [], None, 1.0
-        if direction == "revealed":
+        revealed = direction == "revealed"
+        if revealed:
             # no significant raw gap, but the joint fit needs this knob once the others are applied
             severity, direction = "medium", "add"
             notes.append("revealed by calibration: the raw statistic shows no significant gap because another "
-                         "knob's gap masks it; with the other adjustments applied, this amount is needed")
+                         "knob's gap masks it; with the other adjustments applied, its own statistic differs "
+                         f"significantly (p = {calibration.hidden_p[rule.knob]:.2g}) and this amount closes it")
         if calibration is not None and rule.knob in calibration.settings:
             suggested = calibration.settings[rule.knob]
             share = calibration.share.get(rule.knob, 1.0)
             if abs(suggested) < NEGLIGIBLE[rule.knob]:
                 notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
                 severity, suggested = "low", None
-            elif share < MIN_SHARE and rule.knob in COUPLED:
+            elif share < MIN_SHARE and rule.knob in COUPLED and not revealed:
                 others = ", ".join(k for k, v in calibration.share.items() if k != rule.knob and v >= MIN_SHARE)
                 notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's"
                              + (f"; mostly explained by {others}" if others else ""))
