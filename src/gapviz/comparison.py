@@ -180,9 +180,9 @@ def compare(
         Refuse model files with Lambda layers (they run code stored in the file).
     recommendations : bool
         Compute recommendations (with calibrated amounts).
-    calibration_pairs : int, default 12
+    calibration_pairs : int, default 8 (``CALIBRATION_PAIRS``)
         Synthetic images (of the first pairs) on which recommended amounts are calibrated. The
-        calibration is a fixed cost after the pass (about 2-4 s per image at 512x512 on two CPU
+        calibration is a fixed cost after the pass (4.2-4.8 s for 8 images at 512x512 on two CPU
         cores, see docs/performance.md); fewer images make it cheaper and the amounts noisier,
         0 gives recommendations without ``suggested`` amounts.
 
@@ -265,7 +265,7 @@ def compare(
             out = tapper.reduce(x, reducer, {"mask": m, _MAPS: rows})
             maps = {layer: out[layer].pop(_MAPS) for layer in tapper.layers}
             for layer in tapper.layers:
-                parts = {s: {k: v[i * n : (i + 1) * n] for k, v in out[layer].items()} for i, s in enumerate(sides)}
+                parts = {s: {key: v[i * n : (i + 1) * n] for key, v in out[layer].items()} for i, s in enumerate(sides)}
                 acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
             if batch.side == "pair":
                 if k:
@@ -283,8 +283,8 @@ def compare(
             acc.add_images(job_ids, job.result())
     bar.close()
 
-    usable = acc.n_pairs if paired else min(stream.mask_counts["real"]["given"] + stream.mask_counts["real"]["estimated"],
-                                            stream.mask_counts["synth"]["given"] + stream.mask_counts["synth"]["estimated"])  # fmt: skip
+    # every decoded row got exactly one mask (given or estimated), so the mask counts are the usable rows
+    usable = acc.n_pairs if paired else min(sum(stream.mask_counts[side].values()) for side in ("real", "synth"))
     if usable < 2:
         reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in stream.skipped[:5])
         raise GapvizError(
