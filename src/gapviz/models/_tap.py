@@ -136,6 +136,9 @@ class Tapper:
         self.input_shape: tuple[int | None, ...] = tuple(full_input[1:])
         self._call_fn: Any = None
         self._reduce_fns: dict[Any, Any] = {}
+        # A tapped graph network and the reducers are plain ops with static Python control flow, so
+        # they trace without AutoGraph (faster); a subclassed model's call() may branch on tensors.
+        self._autograph = self.mode == "capture"
 
     def __repr__(self) -> str:
         return f"Tapper({len(self.layers)} layers, mode={self.mode!r}, input_shape={self.input_shape})"
@@ -167,7 +170,7 @@ class Tapper:
         if self._call_fn is None:
             import tensorflow as tf
 
-            self._call_fn = tf.function(self._forward, reduce_retracing=True)
+            self._call_fn = tf.function(self._forward, reduce_retracing=True, autograph=self._autograph)
         outputs = self._call_fn(x)
         self.forward_calls += 1
         return {name: np.asarray(out) for name, out in zip(self.layers, outputs, strict=True)}
@@ -235,7 +238,7 @@ class Tapper:
                 result[name] = dict(reduced)
             return result
 
-        return tf.function(reduce_fn, reduce_retracing=True)
+        return tf.function(reduce_fn, reduce_retracing=True, autograph=self._autograph)
 
     def _forward(self, x: Any) -> list[Any]:
         """The tapped activations, in layer order (runs while tracing)."""

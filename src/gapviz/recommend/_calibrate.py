@@ -170,66 +170,71 @@ def calibrate(
     pairs = zip(sample.synth_images, sample.synth_masks, strict=True)
     prepared = [prepare(img, m, seed + i) for i, (img, m) in enumerate(pairs)]
 
-    def one(i: int, active: Mapping[str, float]) -> Mapping[str, np.ndarray]:
+    def one(i: int, active: Mapping[str, float], names: Sequence[str]) -> Mapping[str, np.ndarray]:
         image = prepared[i].apply(active) if active else sample.synth_images[i]
-        return measure([image], [sample.synth_masks[i]], stats)
+        return measure([image], [sample.synth_masks[i]], names)
 
+    # statistic values per setting, filled lazily: a root search needs only the knob's own statistic
     values_cache: dict[tuple, dict[str, np.ndarray]] = {}
 
-    def measured(settings: Mapping[str, float]) -> dict[str, np.ndarray]:
-        key = tuple(sorted(settings.items()))
-        if key not in values_cache:
+    def measured(settings: Mapping[str, float], wanted: Sequence[str]) -> dict[str, np.ndarray]:
+        have = values_cache.setdefault(tuple(sorted(settings.items())), {})
+        missing = [s for s in wanted if s not in have]
+        if missing:
             active = {k: v for k, v in settings.items() if v}
-            rows = list(pool.map(lambda i: one(i, active), range(len(prepared))))
-            values_cache[key] = {
-                s: np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows]) for s in stats
-            }
-        return values_cache[key]
+            rows = list(pool.map(lambda i: one(i, active, missing), range(len(prepared))))
+            for s in {key for r in rows for key in r} & set(stats):
+                have[s] = np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows])
+        return have
 
-    def residuals(settings: Mapping[str, float]) -> dict[str, float]:
-        values = measured(settings)
-        return {s: _gap(s, values[s], real[s]) for s in stats}
+    def own_stats(knob: str) -> tuple[str, ...]:
+        return CALIBRATED_KNOBS[knob][1]
 
     def own_diffs(knob: str, settings: Mapping[str, float]) -> np.ndarray:
-        values = measured(settings)
+        values = measured(settings, own_stats(knob))
         if knob == "color":
             return _diffs("rgb_relative.r", values["rgb_relative.r"], real["rgb_relative.r"]) - _diffs(
                 "rgb_relative.b", values["rgb_relative.b"], real["rgb_relative.b"]
             )
-        stat = CALIBRATED_KNOBS[knob][1][0]
+        stat = own_stats(knob)[0]
         return _diffs(stat, values[stat], real[stat])
 
     def own(knob: str, settings: Mapping[str, float]) -> float:
         """The knob's own statistic's mean paired residual (warmth for colour)."""
-        r = residuals_cached(settings)
+        values = measured(settings, own_stats(knob))
         if knob == "color":
-            return r["rgb_relative.r"] - r["rgb_relative.b"]
-        return r[CALIBRATED_KNOBS[knob][1][0]]
+            return _gap("rgb_relative.r", values["rgb_relative.r"], real["rgb_relative.r"]) - _gap(
+                "rgb_relative.b", values["rgb_relative.b"], real["rgb_relative.b"]
+            )
+        stat = own_stats(knob)[0]
+        return _gap(stat, values[stat], real[stat])
 
-    res_cache: dict[tuple, dict[str, float]] = {}
-
-    def residuals_cached(settings: Mapping[str, float]) -> dict[str, float]:
-        key = tuple(sorted(settings.items()))
-        if key not in res_cache:
-            res_cache[key] = residuals(settings)
-        return res_cache[key]
+    def residuals(settings: Mapping[str, float]) -> dict[str, float]:
+        values = measured(settings, stats)
+        return {s: _gap(s, values[s], real[s]) for s in stats}
 
     def total(settings: Mapping[str, float]) -> float:
-        return float(sum(v * v for v in residuals_cached(settings).values()))
+        return float(sum(v * v for v in residuals(settings).values()))
 
     coupled = [k for k in knobs if k in COUPLED_STATS]
     independent = [k for k in knobs if k not in COUPLED_STATS]
     with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="gapviz-calibrate") as pool:
         current = {k: 0 for k in knobs}
         before = total(current)
+        rising: dict[str, bool] = {}
         # coupled knobs move each other's statistics: a few sweeps; the others have statistics of their own
         for sweep in range(max(1, rounds)):
             changed = False
             for knob in coupled + (independent if sweep == 0 else []):
-                best = _root(_ORDER[knob], lambda v, k=knob: own(k, {**current, k: v}), continuous=knob != "compression")
-                if best != current[knob]:
-                    current[knob] = best
+                g = lambda v, k=knob: own(k, {**current, k: v})  # noqa: E731
+                continuous = knob != "compression"
+                if knob in rising:  # later sweeps: start from the last root, its neighbours bracket the new one
+                    best = _root_near(_ORDER[knob], g, current[knob], rising[knob], continuous=continuous)
+                else:
+                    best, rising[knob] = _root(_ORDER[knob], g, continuous=continuous)
+                if abs(best - current[knob]) > _TOLERANCE * np.ptp(_ORDER[knob]):
                     changed = True
+                current[knob] = best
             if not changed or not coupled:
                 break
         after = total(current)
@@ -238,7 +243,7 @@ def calibrate(
         for knob in knobs:
             without = total({**current, knob: 0})
             share[knob] = float(np.clip((without - after) / explained, 0.0, 1.0)) if explained > 0 else 0.0
-        residual = residuals_cached(current)
+        residual = residuals(current)
         hidden_p = {knob: _p_nonzero(own_diffs(knob, {**current, knob: 0})) for knob in knobs}
     return Calibration(
         settings={k: (int(v) if k == "compression" else float(v)) for k, v in current.items()},
@@ -250,16 +255,21 @@ def calibrate(
     )
 
 
-def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: bool) -> float:
-    """The value where ``g`` (monotone along ``values``) crosses 0.
+#: a sweep that moves no knob by more than this share of its search range ends the sweeps
+_TOLERANCE = 0.01
+
+
+def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: bool) -> tuple[float, bool]:
+    """The value where ``g`` (monotone along ``values``) crosses 0, and whether ``g`` rises along them.
 
     Bisection over the ordered candidate values, then (for continuous knobs) a few regula-falsi
     steps between the bracketing pair. Without a sign change, the end with the smaller |g|.
     """
     lo, hi = 0, len(values) - 1
     g_lo, g_hi = g(values[lo]), g(values[hi])
+    rising = bool(g_hi >= g_lo)
     if np.sign(g_lo) == np.sign(g_hi) or g_lo == 0 or g_hi == 0:
-        return values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]
+        return (values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]), rising
     while hi - lo > 1:
         mid = (lo + hi) // 2
         g_mid = g(values[mid])
@@ -267,11 +277,40 @@ def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: b
             lo, g_lo = mid, g_mid
         else:
             hi, g_hi = mid, g_mid
-    a, b, ga, gb = values[lo], values[hi], g_lo, g_hi
+    return _refine(values[lo], values[hi], g_lo, g_hi, g, continuous=continuous), rising
+
+
+def _root_near(
+    values: Sequence[float], g: Callable[[float], float], start: float, rising: bool, *, continuous: bool
+) -> float:
+    """The root of ``g`` searched outward from ``start`` (the previous sweep's root), ``values`` ascending.
+
+    ``g(start)`` tells on which side the root moved (``rising``: g grows along ``values``); the
+    candidate values on that side are tried in turn until the sign changes, then the bracket is
+    refined as in `_root`. Usually 2-4 evaluations instead of a whole bisection.
+    """
+    g_start = g(start)
+    if g_start == 0:
+        return start
+    upward = (g_start < 0) == rising  # the root lies at larger values
+    side = [v for v in values if v > start] if upward else [v for v in reversed(values) if v < start]
+    a, ga = start, g_start
+    for v in side:
+        gv = g(v)
+        if np.sign(gv) != np.sign(ga):
+            return v if gv == 0 else _refine(a, v, ga, gv, g, continuous=continuous)
+        a, ga = v, gv
+    return a  # no sign change up to the end of the range: |g| is smallest there
+
+
+def _refine(a: float, b: float, ga: float, gb: float, g: Callable[[float], float], *, continuous: bool) -> float:
+    """Regula-falsi steps (continuous knobs) inside a bracket [a, b] with a sign change; the closer end."""
     if continuous:
         for _ in range(3):
+            if gb == ga:
+                break
             c = round(float(a - ga * (b - a) / (gb - ga)), 2)
-            if c in (a, b) or gb == ga:
+            if c in (a, b):
                 break
             gc = g(c)
             if np.sign(gc) == np.sign(ga):
