@@ -189,3 +189,38 @@ def test_nonfinite_activations_are_excluded():
     assert layer.stats["nonfinite"] == {"real": 2, "synth": 0}
     assert layer.stats["background_ratio"]["n"] == 6
     json.loads(result.to_json())  # strict JSON: no NaN leaks
+
+
+def test_second_call_on_the_same_model_reuses_the_trace(tmp_path):
+    """A notebook re-running compare on one model object pays the trace once; the model still saves."""
+    import keras
+
+    from gapviz.comparison import _TAPPERS
+
+    inp = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="c2")(x)
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
+    rng = np.random.default_rng(1)
+    real = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    synth = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    masks = np.zeros((6, 32, 32), bool)
+    masks[:, 8:24, 8:24] = True
+    kw = dict(masks={"real": masks, "synth": masks}, progress=False, n_boot=50, examples=1,
+              recommendations=False, batch_size=3)  # fmt: skip
+    first = gapviz.compare(model, real, synth, **kw)
+    (tapper,) = model.__dict__[_TAPPERS].values()
+    (fn,) = tapper._reduce_fns.values()
+    traces = fn.experimental_get_tracing_count()
+    second = gapviz.compare(model, real, synth, **kw)
+    assert list(model.__dict__[_TAPPERS].values()) == [tapper]
+    assert fn.experimental_get_tracing_count() == traces
+    assert second.layers[0].stats["background_ratio"]["diff"] == pytest.approx(
+        first.layers[0].stats["background_ratio"]["diff"], rel=1e-6
+    )
+    # the cache is not a tracked attribute: the model saves and reloads without it
+    path = tmp_path / "m.keras"
+    model.save(path)
+    assert _TAPPERS not in keras.saving.load_model(path).__dict__
+    other = gapviz.compare(model, real, synth, layers=["c2"], **kw)
+    assert [layer.name for layer in other.layers] == ["c2"] and len(model.__dict__[_TAPPERS]) == 2

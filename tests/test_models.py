@@ -489,3 +489,35 @@ def test_tap_accepts_a_path(model_keras_resnet50v2_files, model_resnet50v2, mode
     tapper = tap(model_keras_resnet50v2_files["keras"], ["conv1_conv"])
     assert tapper.layers == ("resnet50v2/conv1_conv",)
     assert_same(tapper(model_batch), list(tapper.layers), reference(model_resnet50v2, ["conv1_conv"], model_batch))
+
+
+#: op types that run only on the host (Python callbacks, strings): one in the hot loop would pin
+#: the traced function to the CPU or copy every batch back and forth on a GPU machine
+_HOST_ONLY_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc", "StringFormat", "PrintV2", "AsString"}
+
+
+@pytest.mark.parametrize("fixture", ["model_resnet50", "model_tf_keras_resnet50v2_h5"])
+def test_hot_loop_graph_has_no_host_only_ops(request, fixture):
+    """The traced forward pass + reductions that `compare` runs per batch can be placed on a GPU:
+    no Python callbacks, no string ops, no node pinned to a CPU device."""
+    import tensorflow as tf
+
+    from gapviz import stats
+    from gapviz.comparison import _MAPS, _WithMaps
+
+    model = request.getfixturevalue(fixture)
+    if isinstance(model, tuple):  # the tf.keras fixture: (model, .h5 path), loaded as a user would
+        model = load_model(model[1])
+    tapper = tap(model)
+    reducer = _WithMaps(stats.make_layer_reducer())
+    h, w, c = (64 if d is None else d for d in tapper.input_shape)
+    x = np.zeros((2, h, w, c), np.float32)
+    aux = {"mask": np.zeros((2, h, w, 1), np.float32), _MAPS: np.array([True, False])}
+    tapper.reduce(x, reducer, aux)
+    (fn,) = tapper._reduce_fns.values()
+    graph = fn.get_concrete_function(tf.constant(x), {k: tf.constant(v) for k, v in aux.items()}).graph
+    ops = graph.get_operations()
+    assert len(ops) > 100  # the whole forward pass is in this graph, not just the reductions
+    assert {op.type for op in ops} & _HOST_ONLY_OPS == set()
+    assert not [op.name for op in ops if "CPU" in op.device.upper()]
+    assert not [op.name for op in ops for t in op.outputs if t.dtype == tf.string]

@@ -262,14 +262,18 @@ _TOLERANCE = 0.01
 def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: bool) -> tuple[float, bool]:
     """The value where ``g`` (monotone along ``values``) crosses 0, and whether ``g`` rises along them.
 
-    Bisection over the ordered candidate values, then (for continuous knobs) a few regula-falsi
-    steps between the bracketing pair. Without a sign change, the end with the smaller |g|.
+    Continuous knobs: the Illinois variant of regula falsi inside the bracket given by the first
+    and last candidate values (a handful of evaluations on these smooth statistics). Compression,
+    whose qualities are discrete: bisection over the candidate values. Without a sign change
+    between the ends, the end with the smaller |g|.
     """
     lo, hi = 0, len(values) - 1
     g_lo, g_hi = g(values[lo]), g(values[hi])
     rising = bool(g_hi >= g_lo)
     if np.sign(g_lo) == np.sign(g_hi) or g_lo == 0 or g_hi == 0:
         return (values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]), rising
+    if continuous:
+        return _refine(values[lo], values[hi], g_lo, g_hi, g, continuous=True), rising
     while hi - lo > 1:
         mid = (lo + hi) // 2
         g_mid = g(values[mid])
@@ -277,7 +281,7 @@ def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: b
             lo, g_lo = mid, g_mid
         else:
             hi, g_hi = mid, g_mid
-    return _refine(values[lo], values[hi], g_lo, g_hi, g, continuous=continuous), rising
+    return (values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]), rising
 
 
 def _root_near(
@@ -290,7 +294,7 @@ def _root_near(
     refined as in `_root`. Usually 2-4 evaluations instead of a whole bisection.
     """
     g_start = g(start)
-    if g_start == 0:
+    if abs(g_start) <= _CLOSE:
         return start
     upward = (g_start < 0) == rising  # the root lies at larger values
     side = [v for v in values if v > start] if upward else [v for v in reversed(values) if v < start]
@@ -298,23 +302,47 @@ def _root_near(
     for v in side:
         gv = g(v)
         if np.sign(gv) != np.sign(ga):
-            return v if gv == 0 else _refine(a, v, ga, gv, g, continuous=continuous)
+            return v if gv == 0 else _refine(a, v, ga, gv, g, continuous=continuous, span=values[-1] - values[0])
         a, ga = v, gv
     return a  # no sign change up to the end of the range: |g| is smallest there
 
 
-def _refine(a: float, b: float, ga: float, gb: float, g: Callable[[float], float], *, continuous: bool) -> float:
-    """Regula-falsi steps (continuous knobs) inside a bracket [a, b] with a sign change; the closer end."""
-    if continuous:
-        for _ in range(3):
-            if gb == ga:
-                break
-            c = round(float(a - ga * (b - a) / (gb - ga)), 2)
-            if c in (a, b):
-                break
-            gc = g(c)
-            if np.sign(gc) == np.sign(ga):
-                a, ga = c, gc
-            else:
-                b, gb = c, gc
+#: regula-falsi steps at most; they stop once the bracket is narrower than this share of the knob's
+#: search range, or the residual is within `_CLOSE` (a 0.5 % ratio, or 0.5 % of a linear statistic's scale)
+_MAX_STEPS = 8
+_BRACKET = 0.01
+_CLOSE = 0.005
+
+
+def _refine(
+    a: float, b: float, ga: float, gb: float, g: Callable[[float], float], *, continuous: bool, span: float = 0.0
+) -> float:
+    """Narrow a bracket [a, b] with a sign change of ``g`` (Illinois regula falsi); the end with the smaller |g|.
+
+    Steps are rounded to 2 decimals (the precision of a suggested amount) and stop once the
+    bracket is narrower than `_BRACKET` of ``span`` (the knob's search range; default the
+    bracket's first width), the residual is below `_CLOSE`, or a step repeats an end.
+    """
+    if not continuous:
+        return a if abs(ga) <= abs(gb) else b
+    width = (span or abs(b - a)) * _BRACKET
+    wa, wb = ga, gb  # weights for the secant; Illinois halves the one on the end that stays
+    kept = 0
+    for _ in range(_MAX_STEPS):
+        if wb == wa or abs(b - a) <= width:
+            break
+        c = round(float(b - wb * (b - a) / (wb - wa)), 2)
+        if c in (a, b):
+            break
+        gc = g(c)
+        if abs(gc) <= _CLOSE:
+            return c
+        if np.sign(gc) == np.sign(gb):
+            b, gb, wb = c, gc, gc
+            wa = wa / 2 if kept == -1 else wa
+            kept = -1
+        else:
+            a, ga, wa = c, gc, gc
+            wb = wb / 2 if kept == 1 else wb
+            kept = 1
     return a if abs(ga) <= abs(gb) else b

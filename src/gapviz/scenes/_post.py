@@ -19,7 +19,7 @@ import numpy as np
 from gapviz._errors import GapvizError
 from gapviz.scenes._geometry import STREAM_NOISE, stream
 from gapviz.scenes._knobs import KNOBS
-from gapviz.scenes._render import _camera, _composite, _object_layer
+from gapviz.scenes._render import _composite, _lens, _object_layer, _sensor
 
 __all__ = ["CAMERA_KNOBS", "FinishedImage", "apply_camera_knobs"]
 
@@ -33,6 +33,10 @@ _NEUTRAL = {
     "sensor_noise": 0.0,
     "compression": 0,
 }
+
+
+#: blurred images a FinishedImage keeps (oldest dropped first): 4 x 3 MB at 512x512
+_OPTICS_KEPT = 4
 
 
 class FinishedImage:
@@ -59,6 +63,7 @@ class FinishedImage:
         self.mask = np.asarray(mask, bool)
         self.seed = int(seed)
         self._float = self.image.astype(np.float32) / 255.0
+        self._optics_cache: dict[tuple[float, float], np.ndarray] = {}
 
     @cached_property
     def _layer(self) -> tuple[np.ndarray, np.ndarray]:
@@ -78,11 +83,25 @@ class FinishedImage:
         values = {**_NEUTRAL, **{k: KNOBS[k].validate(v) for k, v in settings.items()}}
         if not any(values[k] for k in CAMERA_KNOBS):
             return self.image.copy()
-        img = self._float
-        if values["camera_focus"] > 0:
-            img = _composite(img, self.mask, img, float(values["camera_focus"]), layer=self._layer)
+        img = self._optics(float(values["camera_focus"]), float(values["resolution"]))
         noise = self._noise if values["sensor_noise"] > 0 else None
-        return _camera(img, values, self.seed, unit_noise=noise)
+        return _sensor(img, values, self.seed, unit_noise=noise)
+
+    def _optics(self, focus: float, softness: float) -> np.ndarray:
+        """The float image after background defocus and lens softness, for the last few settings.
+
+        A calibration search moves one knob at a time, so the blurred image is usually one it
+        made a moment ago (searching noise, exposure or JPEG quality re-blurs nothing).
+        """
+        key = (focus, softness)
+        if key not in self._optics_cache:
+            img = self._float
+            if focus > 0:
+                img = _composite(img, self.mask, img, focus, layer=self._layer)
+            if len(self._optics_cache) >= _OPTICS_KEPT:
+                self._optics_cache.pop(next(iter(self._optics_cache)))
+            self._optics_cache[key] = _lens(img, softness)
+        return self._optics_cache[key]
 
 
 def apply_camera_knobs(

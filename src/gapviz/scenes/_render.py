@@ -228,9 +228,20 @@ def _camera(
 
     ``unit_noise`` is the seed's standard-normal noise field when the caller has it already.
     """
-    softness = float(settings["resolution"])
+    return _sensor(_lens(img, float(settings["resolution"])), settings, seed, unit_noise)
+
+
+def _lens(img: np.ndarray, softness: float) -> np.ndarray:
+    """Lens softness: a Gaussian blur of ``softness`` px (none at 0)."""
     if softness > 0:
         img = cv2.GaussianBlur(img, (0, 0), softness, borderType=cv2.BORDER_REFLECT)
+    return img
+
+
+def _sensor(
+    img: np.ndarray, settings: Mapping[str, Any], seed: int, unit_noise: np.ndarray | None = None
+) -> np.ndarray:
+    """Exposure, white balance, sensor noise and JPEG on a float RGB image (after the lens)."""
     ev, cast = float(settings["exposure"]), float(settings["color"])
     if ev != 0 or cast != 0:
         gains = np.array([1 + 0.3 * cast, 1 + 0.03 * cast, 1 - 0.3 * cast], dtype=np.float32) * 2.0**ev

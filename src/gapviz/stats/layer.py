@@ -137,6 +137,9 @@ class _TFOps:
         return self.tf.cast(x, self.tf.float32)
 
     def shape_hw(self, x):
+        # static sizes where the graph knows them: the area weights then trace as constants
+        if x.shape[1] is not None and x.shape[2] is not None:
+            return int(x.shape[1]), int(x.shape[2])
         s = self.tf.shape(x)
         return s[1], s[2]
 
@@ -186,6 +189,8 @@ class _TFOps:
 
     def area_weights(self, n_in, n_out):
         tf = self.tf
+        if isinstance(n_in, int) and isinstance(n_out, int):
+            return tf.constant(_area_weights_np(n_in, n_out))
         n_in = tf.cast(n_in, tf.float64)
         n_out = tf.cast(n_out, tf.float64)
         scale = n_in / n_out

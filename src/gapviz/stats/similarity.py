@@ -131,12 +131,17 @@ def _poly_kernel(a: np.ndarray, b: np.ndarray, d: int) -> np.ndarray:
 
 
 def _mmd2_weighted(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.ndarray, cy: np.ndarray):
-    """Unbiased MMD² per weight row; ``kxx``/``kyy`` must have zero diagonals."""
+    """Unbiased MMD² per weight row; ``kxx``/``kyy`` must have zero diagonals.
+
+    A row whose weight sits on a single sample (a bootstrap draw of one image, likely with few
+    images) has no within-set pair: its value is NaN, not a warning.
+    """
     sx = cx.sum(axis=1)
     sy = cy.sum(axis=1)
-    within_x = np.einsum("bi,bi->b", cx, cx @ kxx) / (sx**2 - np.einsum("bi,bi->b", cx, cx))
-    within_y = np.einsum("bi,bi->b", cy, cy @ kyy) / (sy**2 - np.einsum("bi,bi->b", cy, cy))
-    cross = np.einsum("bi,bi->b", cx, cy @ kxy.T) / (sx * sy)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within_x = np.einsum("bi,bi->b", cx, cx @ kxx) / (sx**2 - np.einsum("bi,bi->b", cx, cx))
+        within_y = np.einsum("bi,bi->b", cy, cy @ kyy) / (sy**2 - np.einsum("bi,bi->b", cy, cy))
+        cross = np.einsum("bi,bi->b", cx, cy @ kxy.T) / (sx * sy)
     return within_x + within_y - 2.0 * cross
 
 
