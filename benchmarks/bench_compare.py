@@ -275,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8, help="pairs per forward pass (compare's batch_size)")
     ap.add_argument("--methods", default="a,b,c", help="which of a,b,c to time")
     ap.add_argument("--no-estimated", action="store_true", help="skip the (b') run with estimated real masks")
-    ap.add_argument("--c-max-gb", type=float, default=6.0, help="skip (c) when its feature maps would exceed this")
+    ap.add_argument("--c-max-gb", type=float, default=None,
+                    help="skip (c) when its feature maps would exceed this many GB (default: 30%% of the "
+                    "machine's memory; predict holds them twice while it concatenates the batches)")  # fmt: skip
     ap.add_argument("--quick", action="store_true", help="pairs 8, mobilenetv2, 1 repeat, RSS at 8 and 32 pairs")
     ap.add_argument("--data", default=None, help="folder for generated images (default: a temp dir)")
     ap.add_argument("--json", default=None, help="also write the results as JSON here")
@@ -285,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_arch:
         child(args)
         return 0
+    if args.c_max_gb is None:
+        args.c_max_gb = round(0.3 * total_ram_gb(), 1)
     if args.quick:
         args.pairs, args.models, args.repeats, args.rss_pairs = "8", "mobilenetv2", 1, "8,32"
     tmp = None

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz._threads import yield_to_model
 from gapviz.result import ExamplePair, FeatureExample, GapResult, LayerResult
 
 __all__ = ["compare"]
@@ -230,7 +231,7 @@ def compare(
     stream = inputs.iter_batches(
         pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers
     )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats") as pool, stream:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats", initializer=yield_to_model) as pool, stream:
         for batch in stream:
             if canny is None:
                 first = batch.real_analysis if batch.real_analysis is not None else batch.synth_analysis

@@ -8,10 +8,12 @@ settings are chosen so that the synthetic images' statistics match those of thei
 Each knob has a statistic of its own (coarse background sharpness for focus, relative object sharpness for lens
 softness, background noise for sensor noise, block edges for compression, brightness for
 exposure, red minus blue for colour); its amount is the root of that statistic's mean paired
-log-ratio (adjusted synthetic vs real partner), found by bisection over candidate values and
-regula falsi between them. The camera knobs move each other's statistics (noise raises
-sharpness, softness lowers background sharpness and the noise estimate), so they are solved in
-alternating sweeps. The mismatch reported is the sum of the squared residuals, and each knob's
+log-ratio (adjusted synthetic vs real partner), found by Illinois regula falsi between the ends
+of the knob's range (bisection over the candidate qualities for compression). The camera knobs
+move each other's statistics (noise raises sharpness, softness lowers background sharpness and
+the noise estimate), so they are solved in alternating sweeps; a later sweep searches outward
+from the previous root. Each evaluation applies the setting to the sample and measures only the
+statistics the search needs. The mismatch reported is the sum of the squared residuals, and each knob's
 share is how much of the closed mismatch comes back when that knob alone is reset to 0.
 """
 
@@ -263,7 +265,8 @@ def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: b
     """The value where ``g`` (monotone along ``values``) crosses 0, and whether ``g`` rises along them.
 
     Continuous knobs: the Illinois variant of regula falsi inside the bracket given by the first
-    and last candidate values (a handful of evaluations on these smooth statistics). Compression,
+    and last candidate values; halving the weight of an end that stays keeps it converging where a
+    statistic is flat over part of the range (lens softness below about 0.25 px). Compression,
     whose qualities are discrete: bisection over the candidate values. Without a sign change
     between the ends, the end with the smaller |g|.
     """

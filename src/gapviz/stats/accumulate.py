@@ -85,46 +85,76 @@ def _concat_ids(parts: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
+def _by_priority(sample: _Sample) -> np.ndarray:
+    """Indices of the sample's finite rows in (priority, id) order: the same for any batch order."""
+    rows = np.flatnonzero(sample.finite)
+    return rows[np.lexsort((sample.ids[rows], sample.prio[rows]))]
+
+
 class _Sample:
-    """Bottom-``cap`` rows by priority: ids, priorities, finiteness and vectors."""
+    """Bottom-``cap`` rows by priority: ids, priorities, finiteness and vectors.
+
+    Batches are kept as a list of parts and joined only when the rows are read or pruned (at
+    most ``2 * cap`` rows are held), so adding a batch never copies the rows already held.
+    """
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self.ids = np.zeros(0, np.int64)
-        self.prio = np.zeros(0, np.uint64)
-        self.finite = np.zeros(0, bool)
-        self.vectors: dict[str, np.ndarray] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+        self._rows = 0
+        self._keys: set[str] | None = None
 
     def add(self, ids, prio, finite, vectors: Mapping[str, np.ndarray]) -> None:
-        if self.vectors and set(vectors) != set(self.vectors):
+        if self._keys is not None and set(vectors) != self._keys:
             raise GapvizError(
-                f"each batch must carry the same vectors; had {sorted(self.vectors)}, got {sorted(vectors)}"
+                f"each batch must carry the same vectors; had {sorted(self._keys)}, got {sorted(vectors)}"
             )
-        self.ids = _concat_ids([self.ids, ids]) if self.ids.size else ids
-        self.prio = np.concatenate([self.prio, prio])
-        self.finite = np.concatenate([self.finite, finite])
-        for k, v in vectors.items():
-            v = np.asarray(v, dtype=np.float32).reshape(len(ids), -1)
-            self.vectors[k] = np.concatenate([self.vectors[k], v]) if k in self.vectors else v
-        if len(self.prio) > 2 * self.cap:  # amortised pruning
+        self._keys = set(vectors)
+        if len(ids) == 0:
+            return
+        vecs = {k: np.asarray(v, dtype=np.float32).reshape(len(ids), -1) for k, v in vectors.items()}
+        self._parts.append((np.asarray(ids), np.asarray(prio), np.asarray(finite, bool), vecs))
+        self._rows += len(ids)
+        if self._rows > 2 * self.cap:  # amortised pruning
             self.prune()
 
+    def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        if len(self._parts) != 1:
+            if not self._parts:
+                return np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros(0, bool), {}
+            ids = _concat_ids([p[0] for p in self._parts])
+            prio = np.concatenate([p[1] for p in self._parts])
+            finite = np.concatenate([p[2] for p in self._parts])
+            vectors = {k: np.concatenate([p[3][k] for p in self._parts]) for k in self._parts[0][3]}
+            self._parts = [(ids, prio, finite, vectors)]
+        return self._parts[0]
+
+    ids = property(lambda self: self._joined()[0])
+    prio = property(lambda self: self._joined()[1])
+    finite = property(lambda self: self._joined()[2])
+    vectors = property(lambda self: self._joined()[3])
+
     def prune(self) -> _Sample:
-        order = np.lexsort((self.ids, self.prio))[: self.cap]  # priority, ties by id
-        self.ids, self.prio, self.finite = self.ids[order], self.prio[order], self.finite[order]
-        self.vectors = {k: v[order] for k, v in self.vectors.items()}
+        ids, prio, finite, vectors = self._joined()
+        if len(prio) > self.cap:
+            order = np.lexsort((ids, prio))[: self.cap]  # priority, ties by id
+            self._parts = [(ids[order], prio[order], finite[order], {k: v[order] for k, v in vectors.items()})]
+            self._rows = self.cap
         return self
 
     def merged(self, other: _Sample) -> _Sample:
         out = _Sample(self.cap)
         for part in (self, other):
-            if part.prio.size:
-                out.add(part.ids, part.prio, part.finite, part.vectors)
+            for ids, prio, finite, vectors in part._parts:
+                out.add(ids, prio, finite, vectors)
         return out.prune()
 
     @property
     def nbytes(self) -> int:
-        return sum(v.nbytes for v in self.vectors.values()) + self.ids.nbytes + self.prio.nbytes
+        return sum(
+            ids.nbytes + prio.nbytes + finite.nbytes + sum(v.nbytes for v in vectors.values())
+            for ids, prio, finite, vectors in self._parts
+        )
 
 
 class PairAccumulator:
@@ -395,7 +425,7 @@ class PairAccumulator:
     def _set_stats(self, layer: str, seed: int, n_boot: int) -> dict[str, dict]:
         real, synth = self._samples.get((layer, "real")), self._samples.get((layer, "synth"))
         if real is not None and synth is not None:
-            real, synth = real.merged(_Sample(self.cap)), synth.merged(_Sample(self.cap))  # pruned copies
+            real, synth = real.prune(), synth.prune()  # the bottom-cap rows (dropping the rest changes no result)
         out = {}
         for key, (stat, vector) in SET_STATS.items():
             kseed = derive_seed(seed, f"layers.{layer}.{key}")
@@ -406,10 +436,10 @@ class PairAccumulator:
                 _, ir, is_ = np.intersect1d(real.ids, synth.ids, assume_unique=True, return_indices=True)
                 keep = real.finite[ir] & synth.finite[is_]
                 ir, is_ = ir[keep], is_[keep]
-                order = np.argsort(real.prio[ir], kind="stable")
+                order = np.lexsort((real.ids[ir], real.prio[ir]))  # rows in priority order, as stored or not
                 x, y = real.vectors[vector][ir[order]], synth.vectors[vector][is_[order]]
             else:
-                x, y = real.vectors[vector][real.finite], synth.vectors[vector][synth.finite]
+                x, y = (side.vectors[vector][_by_priority(side)] for side in (real, synth))
             if stat == "cka":
                 out[key] = (
                     cka_stat(x, y, seed=kseed, n_boot=n_boot)
