@@ -189,27 +189,20 @@ def calibrate(
                 have[s] = np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows])
         return have
 
-    def own_stats(knob: str) -> tuple[str, ...]:
-        return CALIBRATED_KNOBS[knob][1]
+    def own_terms(knob: str) -> tuple[tuple[str, float], ...]:
+        """The knob's own residual as signed statistics (warmth, red minus blue, for colour)."""
+        if knob == "color":
+            return (("rgb_relative.r", 1.0), ("rgb_relative.b", -1.0))
+        return ((CALIBRATED_KNOBS[knob][1][0], 1.0),)
 
     def own_diffs(knob: str, settings: Mapping[str, float]) -> np.ndarray:
-        values = measured(settings, own_stats(knob))
-        if knob == "color":
-            return _diffs("rgb_relative.r", values["rgb_relative.r"], real["rgb_relative.r"]) - _diffs(
-                "rgb_relative.b", values["rgb_relative.b"], real["rgb_relative.b"]
-            )
-        stat = own_stats(knob)[0]
-        return _diffs(stat, values[stat], real[stat])
+        values = measured(settings, CALIBRATED_KNOBS[knob][1])
+        return sum(sign * _diffs(s, values[s], real[s]) for s, sign in own_terms(knob))
 
     def own(knob: str, settings: Mapping[str, float]) -> float:
         """The knob's own statistic's mean paired residual (warmth for colour)."""
-        values = measured(settings, own_stats(knob))
-        if knob == "color":
-            return _gap("rgb_relative.r", values["rgb_relative.r"], real["rgb_relative.r"]) - _gap(
-                "rgb_relative.b", values["rgb_relative.b"], real["rgb_relative.b"]
-            )
-        stat = own_stats(knob)[0]
-        return _gap(stat, values[stat], real[stat])
+        values = measured(settings, CALIBRATED_KNOBS[knob][1])
+        return float(sum(sign * _gap(s, values[s], real[s]) for s, sign in own_terms(knob)))
 
     def residuals(settings: Mapping[str, float]) -> dict[str, float]:
         values = measured(settings, stats)
@@ -229,11 +222,10 @@ def calibrate(
             changed = False
             for knob in coupled + (independent if sweep == 0 else []):
                 g = lambda v, k=knob: own(k, {**current, k: v})  # noqa: E731
-                continuous = knob != "compression"
-                if knob in rising:  # later sweeps: start from the last root, its neighbours bracket the new one
-                    best = _root_near(_ORDER[knob], g, current[knob], rising[knob], continuous=continuous)
+                if knob in rising:  # later sweeps (coupled, continuous knobs): search outward from the last root
+                    best = _root_near(_ORDER[knob], g, current[knob], rising[knob])
                 else:
-                    best, rising[knob] = _root(_ORDER[knob], g, continuous=continuous)
+                    best, rising[knob] = _root(_ORDER[knob], g, continuous=knob != "compression")
                 if abs(best - current[knob]) > _TOLERANCE * np.ptp(_ORDER[knob]):
                     changed = True
                 current[knob] = best
@@ -276,7 +268,7 @@ def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: b
     if np.sign(g_lo) == np.sign(g_hi) or g_lo == 0 or g_hi == 0:
         return (values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]), rising
     if continuous:
-        return _refine(values[lo], values[hi], g_lo, g_hi, g, continuous=True), rising
+        return _refine(values[lo], values[hi], g_lo, g_hi, g), rising
     while hi - lo > 1:
         mid = (lo + hi) // 2
         g_mid = g(values[mid])
@@ -287,9 +279,7 @@ def _root(values: Sequence[float], g: Callable[[float], float], *, continuous: b
     return (values[lo] if abs(g_lo) <= abs(g_hi) else values[hi]), rising
 
 
-def _root_near(
-    values: Sequence[float], g: Callable[[float], float], start: float, rising: bool, *, continuous: bool
-) -> float:
+def _root_near(values: Sequence[float], g: Callable[[float], float], start: float, rising: bool) -> float:
     """The root of ``g`` searched outward from ``start`` (the previous sweep's root), ``values`` ascending.
 
     ``g(start)`` tells on which side the root moved (``rising``: g grows along ``values``); the
@@ -305,7 +295,7 @@ def _root_near(
     for v in side:
         gv = g(v)
         if np.sign(gv) != np.sign(ga):
-            return v if gv == 0 else _refine(a, v, ga, gv, g, continuous=continuous, span=values[-1] - values[0])
+            return v if gv == 0 else _refine(a, v, ga, gv, g, span=values[-1] - values[0])
         a, ga = v, gv
     return a  # no sign change up to the end of the range: |g| is smallest there
 
@@ -317,17 +307,13 @@ _BRACKET = 0.01
 _CLOSE = 0.005
 
 
-def _refine(
-    a: float, b: float, ga: float, gb: float, g: Callable[[float], float], *, continuous: bool, span: float = 0.0
-) -> float:
+def _refine(a: float, b: float, ga: float, gb: float, g: Callable[[float], float], *, span: float = 0.0) -> float:
     """Narrow a bracket [a, b] with a sign change of ``g`` (Illinois regula falsi); the end with the smaller |g|.
 
     Steps are rounded to 2 decimals (the precision of a suggested amount) and stop once the
     bracket is narrower than `_BRACKET` of ``span`` (the knob's search range; default the
     bracket's first width), the residual is below `_CLOSE`, or a step repeats an end.
     """
-    if not continuous:
-        return a if abs(ga) <= abs(gb) else b
     width = (span or abs(b - a)) * _BRACKET
     wa, wb = ga, gb  # weights for the secant; Illinois halves the one on the end that stays
     kept = 0
