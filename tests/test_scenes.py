@@ -429,3 +429,29 @@ def test_scenes_do_not_import_tensorflow():
     code = "import sys, gapviz.scenes as s; s.render_scene(0, size=64); print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_finished_image_matches_the_renderers_operators_setting_after_setting():
+    """FinishedImage keeps blurred images and their linear light between settings; every output
+    must still equal the renderer's own composite -> lens -> sensor chain, byte for byte."""
+    from gapviz.scenes._post import FinishedImage
+    from gapviz.scenes._render import _composite, _lens, _sensor
+
+    scene = render_scene(3, preset="dataset1", size=96)
+    fin = FinishedImage(scene.image, scene.mask, seed=7)
+    flt = scene.image.astype(np.float32) / 255.0
+    neutral = {"camera_focus": 0.0, "resolution": 0.0, "exposure": 0.0, "color": 0.0, "sensor_noise": 0.0,
+               "compression": 0}  # fmt: skip
+    settings = [
+        {"camera_focus": 2.0},
+        {"camera_focus": 2.0, "sensor_noise": 4.0},
+        {"camera_focus": 2.0, "sensor_noise": 4.0, "exposure": -0.4},
+        {"resolution": 0.7, "exposure": 0.5, "color": 0.2},
+        {"camera_focus": 1.5, "resolution": 0.5, "color": -0.3, "compression": 70},
+        {"camera_focus": 2.0},  # again, from the cache
+    ]
+    for s in settings:
+        v = {**neutral, **s}
+        img = _composite(flt, scene.mask, flt, v["camera_focus"]) if v["camera_focus"] else flt
+        expected = _sensor(_lens(img, v["resolution"]), v, 7)
+        assert np.array_equal(fin.apply(s), expected), s

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+import cv2
 import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.scenes._geometry import STREAM_NOISE, stream
 from gapviz.scenes._knobs import KNOBS
-from gapviz.scenes._render import _composite, _lens, _object_layer, _sensor
+from gapviz.scenes._render import _GAMMA, _lens, _object_layer, _sensor
 
 __all__ = ["CAMERA_KNOBS", "FinishedImage", "apply_camera_knobs"]
 
@@ -35,7 +36,7 @@ _NEUTRAL = {
 }
 
 
-#: blurred images a FinishedImage keeps (oldest dropped first): 4 x 3 MB at 512x512
+#: blurred images a FinishedImage keeps (oldest dropped first): 4 x 3 MB at 512x512, twice that with linear light
 _OPTICS_KEPT = 4
 
 
@@ -63,11 +64,13 @@ class FinishedImage:
         self.mask = np.asarray(mask, bool)
         self.seed = int(seed)
         self._float = self.image.astype(np.float32) / 255.0
-        self._optics_cache: dict[tuple[float, float], np.ndarray] = {}
+        self._optics_cache: dict[tuple[float, float], dict[str, np.ndarray]] = {}
 
     @cached_property
     def _layer(self) -> tuple[np.ndarray, np.ndarray]:
-        return _object_layer(self._float, self.mask)
+        """``alpha * obj_ext`` and ``1 - alpha``: the two terms of `_composite` that do not depend on focus."""
+        obj_ext, alpha = _object_layer(self._float, self.mask)
+        return alpha * obj_ext, 1 - alpha
 
     @cached_property
     def _noise(self) -> np.ndarray:
@@ -83,24 +86,34 @@ class FinishedImage:
         values = {**_NEUTRAL, **{k: KNOBS[k].validate(v) for k, v in settings.items()}}
         if not any(values[k] for k in CAMERA_KNOBS):
             return self.image.copy()
-        img = self._optics(float(values["camera_focus"]), float(values["resolution"]))
+        optics = self._optics(float(values["camera_focus"]), float(values["resolution"]))
+        linear = None
+        if values["exposure"] or values["color"]:
+            if "linear" not in optics:
+                optics["linear"] = np.clip(optics["image"], 0, 1) ** _GAMMA
+            linear = optics["linear"]
         noise = self._noise if values["sensor_noise"] > 0 else None
-        return _sensor(img, values, self.seed, unit_noise=noise)
+        return _sensor(optics["image"], values, self.seed, unit_noise=noise, linear=linear)
 
-    def _optics(self, focus: float, softness: float) -> np.ndarray:
+    def _optics(self, focus: float, softness: float) -> dict[str, np.ndarray]:
         """The float image after background defocus and lens softness, for the last few settings.
 
         A calibration search moves one knob at a time, so the blurred image is usually one it
-        made a moment ago (searching noise, exposure or JPEG quality re-blurs nothing).
+        made a moment ago (searching noise, exposure or JPEG quality re-blurs nothing). The entry
+        also keeps the image in linear light once an exposure or colour setting asked for it.
         """
         key = (focus, softness)
         if key not in self._optics_cache:
             img = self._float
             if focus > 0:
-                img = _composite(img, self.mask, img, focus, layer=self._layer)
+                # `_composite` with its focus-free terms computed once: alpha * obj_ext + (1 - alpha) * blurred
+                alpha_obj, inv_alpha = self._layer
+                img = cv2.GaussianBlur(img, (0, 0), focus, borderType=cv2.BORDER_REFLECT)
+                np.multiply(inv_alpha, img, out=img)
+                img += alpha_obj
             if len(self._optics_cache) >= _OPTICS_KEPT:
                 self._optics_cache.pop(next(iter(self._optics_cache)))
-            self._optics_cache[key] = _lens(img, softness)
+            self._optics_cache[key] = {"image": _lens(img, softness)}
         return self._optics_cache[key]
 
 

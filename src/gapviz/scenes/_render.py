@@ -207,17 +207,15 @@ def _object_layer(obj: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     return obj_ext, alpha
 
 
-def _composite(
-    obj: np.ndarray, mask: np.ndarray, background: np.ndarray, focus: float, layer: tuple | None = None
-) -> np.ndarray:
+def _composite(obj: np.ndarray, mask: np.ndarray, background: np.ndarray, focus: float) -> np.ndarray:
     """The sharp object over the (possibly defocused) background layer.
 
-    ``layer`` is ``_object_layer(obj, mask)`` when the caller has it already (calibration reuses it).
+    `gapviz.scenes.FinishedImage` computes the same blend with its focus-free terms kept.
     """
     if focus <= 0:
         return np.where(mask[..., None], obj, background)
     blurred = cv2.GaussianBlur(background, (0, 0), focus, borderType=cv2.BORDER_REFLECT)
-    obj_ext, alpha = layer if layer is not None else _object_layer(obj, mask)
+    obj_ext, alpha = _object_layer(obj, mask)
     return alpha * obj_ext + (1 - alpha) * blurred
 
 
@@ -239,21 +237,39 @@ def _lens(img: np.ndarray, softness: float) -> np.ndarray:
 
 
 def _sensor(
-    img: np.ndarray, settings: Mapping[str, Any], seed: int, unit_noise: np.ndarray | None = None
+    img: np.ndarray,
+    settings: Mapping[str, Any],
+    seed: int,
+    unit_noise: np.ndarray | None = None,
+    linear: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Exposure, white balance, sensor noise and JPEG on a float RGB image (after the lens)."""
+    """Exposure, white balance, sensor noise and JPEG on a float RGB image (after the lens).
+
+    ``unit_noise`` is the seed's standard-normal noise field and ``linear`` is
+    ``np.clip(img, 0, 1) ** _GAMMA``, when the caller has them already (calibration applies many
+    settings to one image). The arithmetic runs in place on one working copy: the same values
+    as the plain expressions, without a temporary image per step.
+    """
     ev, cast = float(settings["exposure"]), float(settings["color"])
     if ev != 0 or cast != 0:
         gains = np.array([1 + 0.3 * cast, 1 + 0.03 * cast, 1 - 0.3 * cast], dtype=np.float32) * 2.0**ev
-        linear = np.clip(img, 0, 1) ** _GAMMA * gains
-        img = np.clip(linear, 0, 1) ** (1 / _GAMMA)
-    out = np.clip(img, 0, 1) * 255.0
+        if linear is None:
+            linear = np.clip(img, 0, 1) ** _GAMMA
+        out = np.multiply(linear, gains)
+        np.clip(out, 0, 1, out=out)
+        np.power(out, 1 / _GAMMA, out=out)
+        np.clip(out, 0, 1, out=out)
+    else:
+        out = np.clip(img, 0, 1)
+    out *= 255.0
     sigma = float(settings["sensor_noise"])
     if sigma > 0:
         if unit_noise is None:
             unit_noise = stream(seed, STREAM_NOISE).standard_normal(out.shape, dtype=np.float32)
-        out = out + sigma * unit_noise
-    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        out += np.multiply(unit_noise, sigma)
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    out = out.astype(np.uint8)
     quality = int(settings["compression"])
     if quality > 0:
         ok, buf = cv2.imencode(
