@@ -224,3 +224,32 @@ def test_second_call_on_the_same_model_reuses_the_trace(tmp_path):
     assert _TAPPERS not in keras.saving.load_model(path).__dict__
     other = gapviz.compare(model, real, synth, layers=["c2"], **kw)
     assert [layer.name for layer in other.layers] == ["c2"] and len(model.__dict__[_TAPPERS]) == 2
+
+
+def test_calibration_ahead_of_the_pass_changes_no_number(edge_model, scenes, monkeypatch):
+    """The calibration starts in the background after the first batch, for the knob set the pairs
+    seen so far call for; the result must equal a run that fits only after the pass."""
+    from gapviz.recommend import BackgroundCalibration
+
+    folder = scenes("focus", "real.camera_focus=3")
+    used = []
+    result = BackgroundCalibration.result
+
+    def recording(self, knobs):
+        out = result(self, knobs)
+        used.append((self.used_ahead, list(self.started)))
+        return out
+
+    monkeypatch.setattr(BackgroundCalibration, "result", recording)
+    ahead = _run(edge_model, folder, batch_size=4, calibration_pairs=4).to_dict()
+    assert used[-1][0] and used[-1][1]  # the fit made in the background was the one used
+
+    begin = BackgroundCalibration.begin
+    monkeypatch.setattr(BackgroundCalibration, "begin", lambda self, sample, knobs: begin(self, sample, ()))
+    monkeypatch.setattr(BackgroundCalibration, "start", lambda self, knobs: None)  # no re-guess either
+    after = _run(edge_model, folder, batch_size=4, calibration_pairs=4).to_dict()
+    assert not used[-1][0] and used[-1][1] == []
+    for d in (ahead, after):
+        d.pop("created")
+    assert ahead["parameters"]["calibration"]["settings"]["camera_focus"] > 1.0
+    _assert_same(ahead, after)

@@ -105,3 +105,74 @@ def test_rules_need_significance_and_respect_direction():
     recs, _ = recommend(image_stats={"noise_sigma.background": paired_stat(real, noisy)},
                         pair_values={"noise_sigma.background": (real, noisy)})  # fmt: skip
     assert recs == []
+
+
+def _blurred_sample(n=6, size=96):
+    """Synthetic scenes and, as their real partners, the same scenes with a background blur and noise."""
+    from gapviz import stats
+    from gapviz.scenes import render_scene
+    from gapviz.scenes._post import apply_camera_knobs
+
+    scenes = [render_scene(seed, preset="dataset1", size=size) for seed in range(n)]
+    synth = [np.asarray(s.image) for s in scenes]
+    masks = [np.asarray(s.mask) for s in scenes]
+    real = [apply_camera_knobs(img, m, {"camera_focus": 2.0, "sensor_noise": 3.0}, seed=50 + i)
+            for i, (img, m) in enumerate(zip(synth, masks, strict=True))]  # fmt: skip
+    canny = (*stats.canny_thresholds(np.stack(real)), stats.CANNY_SIGMA)
+
+    def measure(images, ms, names):
+        return stats.image_stats_batch(images, ms, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))
+
+    names = sorted({s for _, statistics in gapviz.recommend.CALIBRATED_KNOBS.values() for s in statistics})
+    return CalibrationSample(synth, masks, measure(real, masks, names)), measure
+
+
+def test_background_calibration_gives_the_fit_of_the_final_knob_set():
+    """Fitted ahead for the right set, for a wrong set, or not at all: the same Calibration as
+    `calibrate`; a wrong guess is cancelled and its evaluations serve the fit that follows."""
+    from gapviz.recommend import BackgroundCalibration
+    from gapviz.scenes._post import FinishedImage
+
+    sample, measure = _blurred_sample()
+    final = ["camera_focus", "resolution", "sensor_noise"]
+    direct = calibrate(sample, final, measure=measure, prepare=FinishedImage, seed=4)
+    assert direct.settings["camera_focus"] > 1.0
+
+    with BackgroundCalibration(measure=measure, prepare=FinishedImage, seed=4) as right:
+        right.begin(sample, final)
+        assert right.result(final) == direct and right.used_ahead
+    fresh = right.evaluations.count
+
+    with BackgroundCalibration(measure=measure, prepare=FinishedImage, seed=4) as wrong:
+        wrong.begin(sample, ["camera_focus", "resolution", "sensor_noise", "exposure"])
+        wrong.start(["camera_focus", "resolution", "sensor_noise", "exposure", "color"])  # cancels the first fit
+        assert wrong.result(final) == direct and not wrong.used_ahead
+        assert wrong.started == [tuple(final + ["exposure"]), tuple(final + ["exposure", "color"])]
+
+    with BackgroundCalibration(measure=measure, prepare=FinishedImage, seed=4) as shared:
+        shared.begin(sample, final + ["exposure"])
+        shared.result(final + ["exposure"])  # that fit runs to the end
+        before = shared.evaluations.count
+        assert shared.result(final) == direct
+    # the first sweep over the coupled knobs (exposure still at 0) is common to both fits
+    assert shared.evaluations.count - before < fresh
+
+    with BackgroundCalibration(measure=measure, prepare=FinishedImage, seed=4) as never:
+        never.begin(sample, ())
+        assert never.started == [] and never.result(final) == direct
+
+    idle = BackgroundCalibration(measure=measure, prepare=FinishedImage)
+    with pytest.raises(RuntimeError, match="before begin"):
+        idle.result(final)
+    idle.close()
+
+
+def test_knobs_to_calibrate_guesses_from_the_pairs_seen_so_far():
+    rng = np.random.default_rng(1)
+    real = rng.lognormal(3.0, 0.3, 24)
+    sharper = real * 1.8  # renders' backgrounds far sharper than the photos'
+    same = real * np.exp(rng.normal(0, 0.01, 24))
+    values = {"coarse_sharpness.background": (real, sharper), "brightness": (real / 100, same / 100)}
+    assert gapviz.recommend.knobs_to_calibrate(values) == ["camera_focus", "resolution", "sensor_noise"]
+    assert gapviz.recommend.knobs_to_calibrate({"coarse_sharpness.background": (real, same)}) == []
+    assert gapviz.recommend.knobs_to_calibrate({}) == []

@@ -13,6 +13,7 @@ model side in `gapviz.models`, the rules in `gapviz.recommend`. Data flows one w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -199,6 +200,7 @@ def compare(
     """
     from gapviz import inputs, stats
     from gapviz.models import list_layers, load_model, model_source
+    from gapviz.recommend import knobs_to_calibrate
 
     for name, value, low in (("batch_size", batch_size, 1), ("examples", examples, 0), ("n_boot", n_boot, 10),
                            ("calibration_pairs", calibration_pairs, 0)):
@@ -223,15 +225,23 @@ def compare(
     bar = _progress(total, progress, "pairs" if paired else "images")
     canny: tuple[float, float, float] | None = None
     canny_source = ""
-    kept: list[ExamplePair] = []
-    calib_images: list[np.ndarray] = []
-    calib_masks: list[np.ndarray] = []
-    calib_ids: list[Any] = []
+    kept: list = []  # futures of the example pairs' lists, then the pairs
+    n_kept = 0
+    calib = _CalibrationSampler(calibration_pairs if recommendations and paired else 0)
+    ahead = None
     pending: list[tuple[Future, Any]] = []
     stream = inputs.iter_batches(
         pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers
     )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats", initializer=yield_to_model) as pool, stream:
+    guess_at = 2 * calibration_pairs  # pairs at which the expected knob set is checked again (doubling)
+
+    def guess(pair_values: Mapping) -> list[str]:
+        return knobs_to_calibrate(pair_values, paired=True, seed=seed, n_boot=n_boot)
+
+    # exits in reverse: the statistics thread (one of its jobs may still start the background
+    # calibration), the stream, then the background calibration
+    with contextlib.ExitStack() as cleanup, stream, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats") as pool:  # fmt: skip
         for batch in stream:
             if canny is None:
                 first = batch.real_analysis if batch.real_analysis is not None else batch.synth_analysis
@@ -239,24 +249,34 @@ def compare(
                 low, high = stats.canny_thresholds(first)
                 canny = (float(low), float(high), float(stats.CANNY_SIGMA))
                 canny_source = f"gradient percentiles of the first {len(first)} {side_name} images"
+                if calib.size:
+                    from gapviz.recommend import BackgroundCalibration
+                    from gapviz.scenes._post import FinishedImage
+
+                    ahead = cleanup.enter_context(
+                        BackgroundCalibration(measure=_measure(canny), prepare=FinishedImage, seed=seed,
+                                              initializer=yield_to_model)
+                    )  # fmt: skip
             ids = list(batch.stems) if paired else [f"{batch.side}:{s}" for s in batch.stems]
             sides = ("real", "synth") if batch.side == "pair" else (batch.side,)
             views = {s: batch.view(s) for s in sides}
             # image statistics overlap the forward pass (OpenCV releases the GIL)
             if batch.side == "pair":
+                # the batch that completes the calibration sample starts its fit from the statistics
+                # thread, while the first forward pass is still being traced
                 job = pool.submit(
-                    stats.image_stats_pairs,
+                    calib.then_begin(stats.image_stats_pairs, batch, ids, ahead, guess),
                     batch.real_analysis, batch.real_mask_analysis, batch.synth_analysis, batch.synth_mask_analysis,
                     canny=canny,
                 )  # fmt: skip
             else:
                 v = views[batch.side]
-                job = pool.submit(_side_stats, batch.side, v.analysis, v.mask_analysis, canny)
+                job = pool.submit(_yielding(_side_stats), batch.side, v.analysis, v.mask_analysis, canny)
             pending.append((job, ids))
             x = np.concatenate([inputs.preprocess(views[s].images, preprocess) for s in sides])
             m = np.concatenate([views[s].mask for s in sides]).astype(np.float32)[..., None]
             n = len(batch)
-            room = examples - len(kept) if batch.side == "pair" else 0
+            room = examples - n_kept if batch.side == "pair" else 0
             k = min(max(room, 0), n)
             # the example pairs' full maps come out of the same forward pass (no second pass), and
             # every batch runs the same traced function (rows picked by a per-row flag, not by a retrace)
@@ -267,53 +287,56 @@ def compare(
             for layer in tapper.layers:
                 parts = {s: {key: v[i * n : (i + 1) * n] for key, v in out[layer].items()} for i, s in enumerate(sides)}
                 acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
-            if batch.side == "pair":
-                if k:
-                    _keep_examples(kept, k, batch, maps, canny)
-                room = calibration_pairs - len(calib_images)
-                if room > 0:
-                    calib_images.extend(batch.synth_analysis[:room])
-                    calib_masks.extend(batch.synth_mask_analysis[:room])
-                    calib_ids.extend(ids[:room])
+            if k:  # edges and feature galleries in the statistics thread, beside the next forward pass
+                kept.append(pool.submit(_yielding(_examples), k, batch, maps, canny))
+                n_kept += k
+            added = False
             while pending and pending[0][0].done():
                 job, job_ids = pending.pop(0)
                 acc.add_images(job_ids, job.result())
+                added = True
+            if added and ahead is not None and ahead.ready and acc.n_pairs >= guess_at:
+                # the expected knob set on every pair seen so far (a changed set restarts the fit)
+                guess_at = 2 * acc.n_pairs
+                ahead.start(guess(acc.pair_values()))
             bar.update(n)
         for job, job_ids in pending:
             acc.add_images(job_ids, job.result())
-    bar.close()
+        kept = [pair for job in kept for pair in job.result()]
+        bar.close()
+        finish = cleanup.pop_all()
 
-    # every decoded row got exactly one mask (given or estimated), so the mask counts are the usable rows
-    usable = acc.n_pairs if paired else min(sum(stream.mask_counts[side].values()) for side in ("real", "synth"))
-    if usable < 2:
-        reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in stream.skipped[:5])
-        raise GapvizError(
-            f"fewer than 2 usable {'pairs' if paired else 'images per side'} ({usable}); "
-            + (f"skipped: {reasons}" if reasons else "give at least two images on each side")
+    # the background calibration lives until the recommendations have taken its result
+    with finish:
+        # every decoded row got exactly one mask (given or estimated), so the mask counts are the usable rows
+        usable = acc.n_pairs if paired else min(sum(stream.mask_counts[side].values()) for side in ("real", "synth"))
+        if usable < 2:
+            reasons = "; ".join(f"{s['path']}: {s['reason']}" for s in stream.skipped[:5])
+            raise GapvizError(
+                f"fewer than 2 usable {'pairs' if paired else 'images per side'} ({usable}); "
+                + (f"skipped: {reasons}" if reasons else "give at least two images on each side")
+            )
+
+        final = acc.finalize(seed=seed, n_boot=n_boot)
+        layer_results = tuple(
+            sorted(
+                (
+                    LayerResult(
+                        name=name,
+                        depth=int(depth.get(name, i)),
+                        shape=tuple(tapper.layer_shapes.get(name) or ())[1:],
+                        stats={**final["layers"][name]["stats"], "nonfinite": final["layers"][name]["nonfinite"]},
+                    )
+                    for i, name in enumerate(tapper.layers)
+                ),
+                key=lambda layer: layer.depth,
+            )
         )
 
-    final = acc.finalize(seed=seed, n_boot=n_boot)
-    layer_results = tuple(
-        sorted(
-            (
-                LayerResult(
-                    name=name,
-                    depth=int(depth.get(name, i)),
-                    shape=tuple(tapper.layer_shapes.get(name) or ())[1:],
-                    stats={**final["layers"][name]["stats"], "nonfinite": final["layers"][name]["nonfinite"]},
-                )
-                for i, name in enumerate(tapper.layers)
-            ),
-            key=lambda layer: layer.depth,
-        )
-    )
-
-    recs: list[dict] = []
-    calibration = None
-    if recommendations:
-        recs, calibration = _recommend(
-            final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, stream.analysis_size, seed
-        )
+        recs: list[dict] = []
+        calibration = None
+        if recommendations:
+            recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
 
     data = pairset.to_dict()
     data.update(
@@ -341,7 +364,7 @@ def compare(
     }  # fmt: skip
     if calibration is not None:
         parameters["calibration"] = {
-            "pairs": len(calib_images),
+            "pairs": len(calib.images),
             "settings": calibration.settings,
             "objective_before": calibration.objective_before,
             "objective_after": calibration.objective_after,
@@ -418,13 +441,14 @@ class _WithMaps:
         return out
 
 
-def _keep_examples(kept: list, k: int, batch: Any, maps: Mapping[str, np.ndarray], canny: tuple) -> None:
-    """Keep the batch's first ``k`` pairs with full feature maps (``maps``: rows real[:k] + synth[:k])."""
+def _examples(k: int, batch: Any, maps: Mapping[str, np.ndarray], canny: tuple) -> list[ExamplePair]:
+    """The batch's first ``k`` pairs with full feature maps (``maps``: rows real[:k] + synth[:k])."""
     from gapviz import stats
 
     real_acts = {name: a[:k] for name, a in maps.items()}
     synth_acts = {name: a[k:] for name, a in maps.items()}
     low, high, sigma = canny
+    kept = []
     for i in range(k):
         kept.append(
             ExamplePair(
@@ -440,39 +464,101 @@ def _keep_examples(kept: list, k: int, batch: Any, maps: Mapping[str, np.ndarray
                 features=_feature_examples(real_acts, synth_acts, i),
             )
         )
+    return kept
 
 
-def _recommend(final, acc, layer_results, paired, calib_images, calib_masks, calib_ids, canny, analysis_size, seed):
+def _yielding(fn: Callable) -> Callable:
+    """``fn`` run after lowering the thread's priority (`gapviz._threads.yield_to_model`).
+
+    The statistics thread starts at normal priority: its first jobs feed the calibration sample,
+    whose fit should start while TensorFlow traces the model on one core. Every other job lowers
+    the thread for good, so the forward pass keeps its cores.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        yield_to_model()
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def _measure(canny: tuple) -> Callable:
+    """``measure(images, masks, names)`` for calibration: only the producers of the named statistics."""
     from gapviz import stats
-    from gapviz.recommend import CalibrationSample, recommend
-    from gapviz.scenes._post import FinishedImage
-
-    pair_values = acc.pair_values()
-    sample = None
-    if paired and calib_images:
-        ids, cols = acc.side_values("real")
-        index = {pid: i for i, pid in enumerate(ids.tolist())}
-        rows = [index[c] for c in calib_ids]
-        sample = CalibrationSample(
-            synth_images=calib_images,
-            synth_masks=calib_masks,
-            real_values={k: v[rows] for k, v in cols.items()},
-        )
 
     def measure(images, masks, names):
         return stats.image_stats_batch(images, masks, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))
 
+    return measure
+
+
+class _CalibrationSampler:
+    """The first ``size`` synthetic images of the pass, their masks, and their real partners' statistics.
+
+    `then_begin` wraps a batch's image-statistics job: the job records the real side's values of
+    the rows it took, and the job that completes the sample starts the background calibration
+    (`gapviz.recommend.BackgroundCalibration.begin`) with the knob set expected from the pairs of
+    the sample's batches, from the statistics thread, before its result reaches the pass.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self.images: list[np.ndarray] = []
+        self.masks: list[np.ndarray] = []
+        self._real: list[dict] = []
+        self._pairs: list[dict] = []
+        self.sample: Any = None
+
+    def then_begin(self, fn: Callable, batch: Any, ids: Sequence, ahead: Any, guess: Callable) -> Callable:
+        """``fn`` wrapped to record (and, completing the sample, to begin); other batches' jobs yield first."""
+        take = min(self.size - len(self.images), len(ids))
+        if take <= 0:
+            return _yielding(fn)
+        self.images.extend(batch.synth_analysis[:take])
+        self.masks.extend(batch.synth_mask_analysis[:take])
+        complete = len(self.images) == self.size
+
+        def job(*args: Any, **kwargs: Any) -> dict:
+            out = fn(*args, **kwargs)
+            self._real.append({key: np.asarray(v)[:take] for key, v in out["real"].items()})
+            self._pairs.append(out)
+            if complete and ahead is not None:
+                keys = set(out["real"]) & set(out["synth"])
+                pair_values = {key: tuple(np.concatenate([p[side][key] for p in self._pairs]) for side in ("real", "synth"))
+                               for key in keys}  # fmt: skip
+                ahead.begin(self.build(), guess(pair_values))
+            return out
+
+        return job
+
+    def build(self) -> Any:
+        """The `CalibrationSample` (None without images); call once every job that took rows is done."""
+        if self.sample is None and self.images:
+            from gapviz.recommend import CalibrationSample
+
+            keys = set.intersection(*(set(r) for r in self._real))
+            real = {key: np.concatenate([r[key] for r in self._real]) for key in keys}
+            self.sample = CalibrationSample(synth_images=self.images, synth_masks=self.masks, real_values=real)
+        return self.sample
+
+
+def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
+    from gapviz.recommend import recommend
+
+    sample = calib.build()
+    calibrator = None
+    if sample is not None and ahead is not None:
+        if not ahead.ready:  # fewer pairs than the sample's size: nothing was fitted ahead
+            ahead.begin(sample, ())
+        calibrator = ahead.result
     return recommend(
         image_stats=final["image_stats"],
-        pair_values=pair_values,
+        pair_values=acc.pair_values(),
         layers=[layer.to_dict() for layer in layer_results],
         decay=final["decay"],
         paired=paired,
-        sample=sample,
-        measure=measure,
-        prepare=FinishedImage,
+        calibrator=calibrator,
         width=int(analysis_size[1]),
-        seed=seed,
     )
 
 

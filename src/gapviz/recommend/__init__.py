@@ -5,17 +5,25 @@
 and measures again.
 """
 
-from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
-from gapviz.recommend._rules import KNOBS, RULES, Recommendation, Rule, recommend
+from gapviz.recommend._calibrate import (
+    CALIBRATED_KNOBS,
+    BackgroundCalibration,
+    Calibration,
+    CalibrationSample,
+    calibrate,
+)
+from gapviz.recommend._rules import KNOBS, RULES, Recommendation, Rule, knobs_to_calibrate, recommend
 
 __all__ = [
     "CALIBRATED_KNOBS",
     "KNOBS",
     "RULES",
+    "BackgroundCalibration",
     "Calibration",
     "CalibrationSample",
     "Recommendation",
     "Rule",
     "calibrate",
+    "knobs_to_calibrate",
     "recommend",
 ]

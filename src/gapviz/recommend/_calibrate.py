@@ -19,6 +19,7 @@ share is how much of the closed mismatch comes back when that knob alone is rese
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CALIBRATED_KNOBS", "CalibrationSample", "Calibration", "calibrate"]
+__all__ = ["CALIBRATED_KNOBS", "BackgroundCalibration", "Calibration", "CalibrationSample", "Evaluations", "calibrate"]
 
 #: knob -> (search grid of values to add on top of the current render, the statistics it moves)
 CALIBRATED_KNOBS: Mapping[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
@@ -129,15 +130,70 @@ def _p_nonzero(d: np.ndarray) -> float:
     return p if np.isfinite(p) else 1.0
 
 
+class Evaluations:
+    """Measured statistics of the synthetic sample under each knob setting, kept for reuse.
+
+    One evaluation applies a setting to every sample image (`FinishedImage.apply`) and measures
+    the requested statistics. Values are keyed by the setting's non-zero knobs, so fits of
+    different knob sets share the evaluations they have in common (a knob at 0 is no knob). A
+    fit that runs ahead of the final knob set (`BackgroundCalibration`) leaves its evaluations
+    here for the fit that follows. One fit at a time: the class is not for concurrent use.
+
+    Parameters
+    ----------
+    sample, measure, prepare, seed
+        See `calibrate`.
+    workers : int
+        Threads applying and measuring the images of one setting (OpenCV releases the GIL).
+    """
+
+    def __init__(self, sample: CalibrationSample, *, measure: Callable, prepare: Callable, seed: int = 0,
+                 workers: int = 2) -> None:  # fmt: skip
+        self.sample = sample
+        self.measure = measure
+        self.seed = int(seed)
+        self.workers = max(1, int(workers))
+        pairs = zip(sample.synth_images, sample.synth_masks, strict=True)
+        self.prepared = [prepare(img, m, self.seed + i) for i, (img, m) in enumerate(pairs)]
+        self._values: dict[tuple, dict[str, np.ndarray]] = {}
+        #: set to stop the fit using these evaluations at its next evaluation (`Cancelled`)
+        self.cancel = threading.Event()
+        self.count = 0
+
+    def _one(self, i: int, active: Mapping[str, float], names: Sequence[str]) -> Mapping[str, np.ndarray]:
+        image = self.prepared[i].apply(active) if active else self.sample.synth_images[i]
+        return self.measure([image], [self.sample.synth_masks[i]], names)
+
+    def values(self, settings: Mapping[str, float], wanted: Sequence[str], pool: Any) -> dict[str, np.ndarray]:
+        """Statistic -> ``(n,)`` values under ``settings``, measuring only what is not kept yet."""
+        active = {k: v for k, v in settings.items() if v}
+        have = self._values.setdefault(tuple(sorted(active.items())), {})
+        missing = [s for s in wanted if s not in have]
+        if missing:
+            if self.cancel.is_set():
+                raise Cancelled
+            rows = list(pool.map(lambda i: self._one(i, active, missing), range(len(self.prepared))))
+            self.count += 1
+            for s in {key for r in rows for key in r} - set(have):
+                have[s] = np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows])
+        return have
+
+
+class Cancelled(Exception):
+    """A fit stopped through `Evaluations.cancel` (its knob set was not the one needed)."""
+
+
 def calibrate(
     sample: CalibrationSample,
     knobs: Sequence[str],
     *,
-    measure: Callable[[Sequence[np.ndarray], Sequence[np.ndarray], Sequence[str]], Mapping[str, np.ndarray]],
-    prepare: Callable[[np.ndarray, np.ndarray, int], Any],
+    measure: Callable[[Sequence[np.ndarray], Sequence[np.ndarray], Sequence[str]], Mapping[str, np.ndarray]] | None = None,
+    prepare: Callable[[np.ndarray, np.ndarray, int], Any] | None = None,
     seed: int = 0,
     rounds: int = 3,
     workers: int = 2,
+    evaluations: Evaluations | None = None,
+    initializer: Callable[[], None] | None = None,
 ) -> Calibration:
     """Fit the amounts of ``knobs`` that make the synthetic sample match its real partners.
 
@@ -157,37 +213,35 @@ def calibrate(
         Sweeps over the coupled knobs (it stops early when a sweep changes nothing).
     workers : int
         Threads applying and measuring the images of one candidate setting (OpenCV releases the GIL).
+    evaluations : Evaluations, optional
+        Evaluations kept from an earlier fit on the same sample (replaces ``measure``,
+        ``prepare``, ``seed`` and ``workers``). The result is the same as without them.
+    initializer : callable, optional
+        Runs first in each thread that applies and measures (the background fit lowers their priority).
 
     Returns
     -------
     Calibration
 
+    Raises
+    ------
+    Cancelled
+        When ``evaluations.cancel`` is set while the fit still needs a new evaluation.
+
     Examples
     --------
     >>> # see tests/test_recommend.py: a sample blurred on one side recovers the blur
     """
+    if evaluations is None:
+        if measure is None or prepare is None:
+            raise TypeError("calibrate needs measure and prepare, or evaluations")
+        evaluations = Evaluations(sample, measure=measure, prepare=prepare, seed=seed, workers=workers)
     knobs = [k for k in CALIBRATED_KNOBS if k in set(knobs)]
     stats = sorted({s for k in knobs for s in CALIBRATED_KNOBS[k][1]})
     real = {s: np.asarray(sample.real_values[s], np.float64) for s in stats}
-    pairs = zip(sample.synth_images, sample.synth_masks, strict=True)
-    prepared = [prepare(img, m, seed + i) for i, (img, m) in enumerate(pairs)]
-
-    def one(i: int, active: Mapping[str, float], names: Sequence[str]) -> Mapping[str, np.ndarray]:
-        image = prepared[i].apply(active) if active else sample.synth_images[i]
-        return measure([image], [sample.synth_masks[i]], names)
-
-    # statistic values per setting, filled lazily: a root search needs only the knob's own statistic
-    values_cache: dict[tuple, dict[str, np.ndarray]] = {}
 
     def measured(settings: Mapping[str, float], wanted: Sequence[str]) -> dict[str, np.ndarray]:
-        have = values_cache.setdefault(tuple(sorted(settings.items())), {})
-        missing = [s for s in wanted if s not in have]
-        if missing:
-            active = {k: v for k, v in settings.items() if v}
-            rows = list(pool.map(lambda i: one(i, active, missing), range(len(prepared))))
-            for s in {key for r in rows for key in r} & set(stats):
-                have[s] = np.concatenate([np.asarray(r[s], np.float64).reshape(-1) for r in rows])
-        return have
+        return evaluations.values(settings, wanted, pool)
 
     def own_terms(knob: str) -> tuple[tuple[str, float], ...]:
         """The knob's own residual as signed statistics (warmth, red minus blue, for colour)."""
@@ -213,7 +267,9 @@ def calibrate(
 
     coupled = [k for k in knobs if k in COUPLED_STATS]
     independent = [k for k in knobs if k not in COUPLED_STATS]
-    with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="gapviz-calibrate") as pool:
+    with ThreadPoolExecutor(
+        max_workers=evaluations.workers, thread_name_prefix="gapviz-calibrate", initializer=initializer
+    ) as pool:
         current = {k: 0 for k in knobs}
         before = total(current)
         rising: dict[str, bool] = {}
@@ -247,6 +303,116 @@ def calibrate(
         residual=residual,
         hidden_p=hidden_p,
     )
+
+
+class BackgroundCalibration:
+    """A calibration fitted ahead of the final knob set, in a low-priority background thread.
+
+    Which knobs `recommend` calibrates is known only after the pass (the rules' tests on every
+    pair), but the sample and its real partners' statistics are complete after the first batch,
+    while TensorFlow still traces the model on one core. `begin` takes the sample and fits the
+    knob set expected from the pairs seen so far; `start` switches to a new expected set
+    (cancelling the running fit); `result` returns the running fit when the final set is the
+    same, or fits the final set now, reusing every evaluation the earlier fits made. Either way
+    the result equals ``calibrate(sample, knobs, measure=..., prepare=..., seed=...)``.
+    `begin` may be called from another thread than the rest.
+
+    Parameters
+    ----------
+    measure, prepare, seed, workers
+        See `calibrate`.
+    initializer : callable, optional
+        Runs first in the background threads (`compare` lowers their priority with it).
+
+    Examples
+    --------
+    >>> # see tests/test_recommend.py: the fit ahead and the fit after give the same amounts
+    """
+
+    def __init__(self, *, measure: Callable, prepare: Callable, seed: int = 0, workers: int = 2,
+                 initializer: Callable[[], None] | None = None) -> None:  # fmt: skip
+        self._make = lambda sample: Evaluations(sample, measure=measure, prepare=prepare, seed=seed, workers=workers)
+        self._initializer = initializer
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="gapviz-calibrate-ahead", initializer=initializer
+        )
+        self._lock = threading.Lock()
+        self.evaluations: Evaluations | None = None
+        self._knobs: tuple[str, ...] | None = None
+        self._future: Any = None
+        #: knob sets started, in order, and whether `result` used a fit made in the background
+        self.started: list[tuple[str, ...]] = []
+        self.used_ahead = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether `begin` has given the sample."""
+        return self.evaluations is not None
+
+    def begin(self, sample: CalibrationSample, knobs: Sequence[str]) -> None:
+        """Take the sample and fit ``knobs`` on it in the background (no fit for an empty set)."""
+        with self._lock:
+            if self.evaluations is not None:
+                raise RuntimeError("BackgroundCalibration.begin was called twice")
+            self.evaluations = self._make(sample)
+            self._start(knobs)
+
+    def start(self, knobs: Sequence[str]) -> None:
+        """Fit ``knobs`` in the background instead, unless that fit is running already."""
+        with self._lock:
+            if self.evaluations is not None:
+                self._start(knobs)
+
+    def result(self, knobs: Sequence[str]) -> Calibration:
+        """The calibration of ``knobs``: the background fit's if it fitted them, else fitted now."""
+        with self._lock:
+            if self.evaluations is None:
+                raise RuntimeError("BackgroundCalibration.result before begin")
+            knobs = _in_order(knobs)
+            if knobs == self._knobs and self._future is not None:
+                self.used_ahead = True
+                return self._future.result()
+            self._stop()
+            return calibrate(self.evaluations.sample, knobs, evaluations=self.evaluations)
+
+    def close(self) -> None:
+        """Stop the background fit and its thread."""
+        with self._lock:
+            self._stop()
+        self._executor.shutdown(wait=True)
+
+    def __enter__(self) -> BackgroundCalibration:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self, knobs: Sequence[str]) -> None:
+        knobs = _in_order(knobs)
+        if knobs == self._knobs:
+            return
+        self._stop()
+        if not knobs:
+            return
+        self._knobs = knobs
+        self.started.append(knobs)
+        self._future = self._executor.submit(
+            calibrate, self.evaluations.sample, knobs, evaluations=self.evaluations, initializer=self._initializer
+        )
+
+    def _stop(self) -> None:
+        if self._future is not None:
+            self.evaluations.cancel.set()
+            try:
+                self._future.result()
+            except Exception:  # noqa: BLE001 - Cancelled, or the failure of a fit no longer needed (a needed fit reports its own)
+                pass
+            self.evaluations.cancel.clear()
+        self._future, self._knobs = None, None
+
+
+def _in_order(knobs: Sequence[str]) -> tuple[str, ...]:
+    return tuple(k for k in CALIBRATED_KNOBS if k in set(knobs))
 
 
 #: a sweep that moves no knob by more than this share of its search range ends the sweeps

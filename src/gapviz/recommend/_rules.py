@@ -33,7 +33,7 @@ import numpy as np
 
 from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
 
-__all__ = ["KNOBS", "RULES", "Recommendation", "Rule", "recommend"]
+__all__ = ["KNOBS", "RULES", "Recommendation", "Rule", "knobs_to_calibrate", "recommend"]
 
 #: The fixed recommendation vocabulary, in DESIGN.md's order.
 KNOBS = (
@@ -296,6 +296,7 @@ def recommend(
     prepare: Callable | None = None,
     width: int | None = None,
     seed: int = 0,
+    calibrator: Callable[[Sequence[str]], Calibration] | None = None,
 ) -> tuple[list[dict], Calibration | None]:
     """Recommendations, highest priority first, and the calibration behind their amounts.
 
@@ -320,6 +321,9 @@ def recommend(
         Analysed image width, quoted in the actions.
     seed : int
         Seeds the calibration's simulated noise.
+    calibrator : callable, optional
+        ``calibrator(knobs) -> Calibration`` in place of ``sample``, ``measure`` and ``prepare``
+        (`BackgroundCalibration.result`, whose fit may have run during the pass).
 
     Returns
     -------
@@ -332,28 +336,14 @@ def recommend(
     []
     """
     decay = decay or {}
-    found = []
-    for rule in RULES:
-        vals = _values(pair_values, rule.primary)
-        if vals is None:
-            continue
-        stat = image_stats.get(rule.primary) if rule.primary != "warmth" else _warmth_stat(image_stats, vals, paired)
-        mean_d, m, p = _test(vals[0], vals[1], rule.log, paired)
-        if not _significant(stat, p, len(RULES)):
-            continue
-        direction = "add" if mean_d * rule.sign > 0 else "reverse"
-        if direction == "reverse" and not rule.reversible:
-            continue
-        found.append((rule, stat, m, direction))
-
+    found = _gaps(pair_values, paired, image_stats)
     calibration = None
-    to_fit = {rule.knob for rule, _, _, _ in found if rule.knob in CALIBRATED_KNOBS}
-    if to_fit & set(COUPLED):
-        # blur also lowers the noise estimate of textured synthetic backgrounds, so a noise gap can
-        # hide behind a focus gap: fit the noise with them and let the calibration reveal it
-        to_fit |= set(COUPLED)
-    if to_fit and sample is not None and len(sample) > 0 and measure is not None and prepare is not None:
+    to_fit = _to_fit(found)
+    if to_fit and calibrator is not None:
+        calibration = calibrator(sorted(to_fit))
+    elif to_fit and sample is not None and len(sample) > 0 and measure is not None and prepare is not None:
         calibration = calibrate(sample, sorted(to_fit), measure=measure, prepare=prepare, seed=seed)
+    if calibration is not None:
         found_knobs = {rule.knob for rule, _, _, _ in found}
         for rule in RULES:
             value = calibration.settings.get(rule.knob)
@@ -412,6 +402,75 @@ def recommend(
         )
     recs.sort(key=lambda r: (_SEVERITY_RANK[r.severity], -r.priority, KNOBS.index(r.knob)))
     return [r.to_dict() for r in recs], calibration
+
+
+def _gaps(pair_values: Mapping[str, tuple], paired: bool, image_stats: Mapping[str, Mapping]) -> list[tuple]:
+    """``(rule, stat, m, direction)`` for each rule whose primary statistic shows a significant gap."""
+    found = []
+    for rule in RULES:
+        vals = _values(pair_values, rule.primary)
+        if vals is None:
+            continue
+        stat = image_stats.get(rule.primary) if rule.primary != "warmth" else _warmth_stat(image_stats, vals, paired)
+        mean_d, m, p = _test(vals[0], vals[1], rule.log, paired)
+        if not _significant(stat, p, len(RULES)):
+            continue
+        direction = "add" if mean_d * rule.sign > 0 else "reverse"
+        if direction == "reverse" and not rule.reversible:
+            continue
+        found.append((rule, stat, m, direction))
+    return found
+
+
+def _to_fit(found: Sequence[tuple]) -> set[str]:
+    to_fit = {rule.knob for rule, _, _, _ in found if rule.knob in CALIBRATED_KNOBS}
+    if to_fit & set(COUPLED):
+        # blur also lowers the noise estimate of textured synthetic backgrounds, so a noise gap can
+        # hide behind a focus gap: fit the noise with them and let the calibration reveal it
+        to_fit |= set(COUPLED)
+    return to_fit
+
+
+def knobs_to_calibrate(
+    pair_values: Mapping[str, tuple],
+    *,
+    paired: bool = True,
+    image_stats: Mapping[str, Mapping] | None = None,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> list[str]:
+    """The knobs `recommend` calibrates for these statistics, in `CALIBRATED_KNOBS` order.
+
+    Parameters
+    ----------
+    pair_values : dict
+        As for `recommend`.
+    paired : bool
+    image_stats : dict, optional
+        The finished Stats. Without them, the rules' primary statistics are summarised here
+        (`gapviz.stats.paired_stat`, as `PairAccumulator.finalize` does): `compare` asks this of
+        the pairs seen so far to start the calibration before the pass ends.
+    seed, n_boot : int
+        Seed and resamples of those summaries' bootstraps (as ``finalize(seed=..., n_boot=...)``).
+
+    Examples
+    --------
+    >>> knobs_to_calibrate({})
+    []
+    """
+    if image_stats is None:
+        from gapviz.stats.inference import derive_seed, paired_stat, unpaired_stat
+
+        summarise = paired_stat if paired else unpaired_stat
+        keys = {key for rule in RULES for key in ((rule.primary,) if rule.primary != "warmth"
+                                                  else ("rgb_relative.r", "rgb_relative.b"))}  # fmt: skip
+        image_stats = {
+            key: summarise(*pair_values[key], seed=derive_seed(seed, "image_stats." + key), n_boot=n_boot)
+            for key in keys
+            if key in pair_values
+        }
+    to_fit = _to_fit(_gaps(pair_values, paired, image_stats))
+    return [k for k in CALIBRATED_KNOBS if k in to_fit]
 
 
 def _warmth_stat(image_stats: Mapping, vals: tuple[np.ndarray, np.ndarray], paired: bool) -> dict | None:

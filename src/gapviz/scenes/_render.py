@@ -255,7 +255,9 @@ def _sensor(
         gains = np.array([1 + 0.3 * cast, 1 + 0.03 * cast, 1 - 0.3 * cast], dtype=np.float32) * 2.0**ev
         if linear is None:
             linear = np.clip(img, 0, 1) ** _GAMMA
-        out = np.multiply(linear, gains)
+        # per-channel gains as one row-long vector: numpy's broadcast over a last axis of 3 is slow
+        rows = np.ascontiguousarray(linear).reshape(linear.shape[0], -1)
+        out = np.multiply(rows, np.tile(gains, rows.shape[1] // 3)).reshape(linear.shape)
         np.clip(out, 0, 1, out=out)
         np.power(out, 1 / _GAMMA, out=out)
         np.clip(out, 0, 1, out=out)
