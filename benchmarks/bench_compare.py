@@ -11,6 +11,8 @@ Methods, measured in one process, interleaved (a, b, c, a, b, c, ...), median of
     every image, ``layer_summaries_np`` per layer, ``image_stats_pairs``, ``PairAccumulator.finalize``.
 (w) ``gapviz.compare`` again on the same model object (``--methods a,b,w,c``): the second call in
     a notebook, which reuses the traced tap function;
+(n) ``gapviz.compare`` as (b) with ``recommendations=False`` (``--methods a,b,n``): what the
+    calibration of recommended amounts costs in wall time;
 (b') one ``compare`` run with estimated masks on the real side (GrabCut), at the smallest size.
 Peak RSS of (b) comes from a fresh child process per pair count (``VmHWM`` at its end).
 
@@ -281,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=512, help="image side in pixels (model input = analysis size)")
     ap.add_argument("--taps", type=int, default=5, help="use the first N preset taps (5 = the whole preset)")
     ap.add_argument("--batch", type=int, default=8, help="pairs per forward pass (compare's batch_size)")
-    ap.add_argument("--methods", default="a,b,c", help="which of a,b,c to time")
+    ap.add_argument("--methods", default="a,b,c", help="which of a,b,w,n,c to time")
     ap.add_argument("--no-estimated", action="store_true", help="skip the (b') run with estimated real masks")
     ap.add_argument("--c-max-gb", type=float, default=None,
                     help="skip (c) when its feature maps would exceed this many GB (default: 30%% of the "
@@ -338,7 +340,7 @@ def run(args: argparse.Namespace) -> int:
             if "c" in methods and not do_c:
                 print(f"skip c    {arch:12s} {n:5d} pairs: its feature maps need {gb:.1f} GB in memory "
                       f"(--c-max-gb {args.c_max_gb:g}; this machine has {total_ram_gb():.0f} GB)", flush=True)  # fmt: skip
-            t: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "w", "a_cpu", "b_cpu", "c_cpu", "recommend", "finalize")}
+            t: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "w", "n", "a_cpu", "b_cpu", "c_cpu", "recommend", "finalize")}
             for _ in range(args.repeats):
                 if "a" in methods:
                     wall, cpu, _ = timed(method_a, fwd, x, 2 * args.batch)
@@ -354,6 +356,9 @@ def run(args: argparse.Namespace) -> int:
                     if "_gapviz_tappers" not in model.__dict__:
                         method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch)
                     t["w"].append(method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch)[0])
+                if "n" in methods:  # a first call without recommendations (no calibration)
+                    t["n"].append(method_b(model, data, None, layers=layers, batch_size=args.batch,
+                                           recommendations=False)[0])  # fmt: skip
                 if do_c:
                     wall, cpu, _ = timed(method_c, base, names, data, 2 * args.batch)
                     t["c"].append(wall)
@@ -392,17 +397,17 @@ def print_row(r: dict, flush: bool = False) -> None:
     print(f"time {r['model']:12s} {r['pairs']:5d} pairs (wall/CPU s): a {_f(r['a'])}/{_f(r['a_cpu'])} "
           f"(first call of the tap model, one batch: {_f(r['a_first_call'])}), "
           f"b {_f(r['b'])}/{_f(r['b_cpu'])} (recommend {_f(r['recommend'])}, finalize {_f(r['finalize'], '{:.2f}')}), "
-          f"b warm {_f(r['w'])}, "
+          f"b warm {_f(r['w'])}, b no-rec {_f(r['n'])}, "
           f"c {_f(r['c'])}/{_f(r['c_cpu'])}, b' {_f(r['b_estimated'])} (recommend {_f(r['b_estimated_recommend'])})",
           flush=flush)  # fmt: skip
 
 
 def print_table(rows: list[dict], rss: list[dict]) -> None:
-    head = ("model", "pairs", "a s", "a once s", "b s", "b warm s", "c s", "b/a", "b/(a+once)", "b warm/a", "c/b",
+    head = ("model", "pairs", "a s", "a once s", "b s", "b warm s", "b no-rec s", "c s", "b/a", "b/(a+once)", "b warm/a", "c/b",
             "b/a CPU", "c/b CPU", "b pairs/s", "rec s", "b' s")  # fmt: skip
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in rows:
-        cells = (r["model"], r["pairs"], _f(r["a"]), _f(r["a_once"]), _f(r["b"]), _f(r["w"]), _f(r["c"]),
+        cells = (r["model"], r["pairs"], _f(r["a"]), _f(r["a_once"]), _f(r["b"]), _f(r["w"]), _f(r["n"]), _f(r["c"]),
                  _f(r["b"] / r["a"], "{:.2f}"), _f(r["b"] / (r["a"] + r["a_once"]), "{:.2f}"),
                  _f(r["w"] / r["a"], "{:.2f}"), _f(r["c"] / r["b"], "{:.2f}"), _f(r["b_cpu"] / r["a_cpu"], "{:.2f}"),
                  _f(r["c_cpu"] / r["b_cpu"], "{:.2f}"), _f(r["pairs"] / r["b"], "{:.2f}"), _f(r["recommend"]),
