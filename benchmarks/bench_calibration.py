@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -83,14 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--data", default=None, help="folder for generated images (default: a temp dir)")
     args = ap.parse_args(argv)
-    tmp = None
-    if args.data is None:
-        tmp = args.data = tempfile.mkdtemp(prefix="gapviz-bench-")
-    try:
-        return run(args)
-    finally:
-        if tmp:
-            shutil.rmtree(tmp, ignore_errors=True)
+    from bench_compare import in_data_dir
+
+    return in_data_dir(run, args)
 
 
 def run(args: argparse.Namespace) -> int:

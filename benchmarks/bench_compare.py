@@ -301,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         args.c_max_gb = round(0.3 * total_ram_gb(), 1)
     if args.quick:
         args.pairs, args.models, args.repeats, args.rss_pairs = "8", "mobilenetv2", 1, "8,32"
+    return in_data_dir(run, args)
+
+
+def in_data_dir(run, args: argparse.Namespace) -> int:
+    """``run(args)`` with ``args.data`` set: the given folder, else a temporary one removed afterwards."""
     tmp = None
     if args.data is None:
         tmp = args.data = tempfile.mkdtemp(prefix="gapviz-bench-")
