@@ -469,6 +469,18 @@ def test_blur_effect_matches_scikit_image():
     assert ours == pytest.approx(blur_effect(ctx.grey.astype(np.float64) / 255.0), abs=1e-5)
 
 
+def test_rgb_relative_equals_the_float64_channel_means_to_the_last_bit():
+    # sums of up to 4000 x 3000 bright pixels pass 2**31: the channel sums must stay exact
+    rng = np.random.default_rng(5)
+    for shape in ((333, 517, 3), (7, 5, 3), (3000, 4000, 3)):
+        img = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        if shape[0] > 1000:
+            img[...] = 255 - img // 16
+        means = img.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+        out = stats.image_stats(img, np.zeros(shape[:2], bool), canny=CANNY, stats=["rgb_relative"])
+        assert [out[f"rgb_relative.{c}"] for c in "rgb"] == [float(v) for v in means / means.mean()]
+
+
 def test_exposure_and_colour_statistics():
     img = np.zeros((32, 32, 3), np.uint8)
     img[...] = (200, 100, 100)
