@@ -183,10 +183,10 @@ def compare(
         Compute recommendations (with calibrated amounts).
     calibration_pairs : int, default 8 (``CALIBRATION_PAIRS``)
         Synthetic images (of the first pairs) on which recommended amounts are calibrated. The
-        calibration is a fixed cost of about 3-3.5 CPU-s for 8 images at 512x512. It starts in the
-        background once those pairs are decoded and runs beside the forward pass (see
-        docs/performance.md); fewer images make it cheaper and the amounts noisier, 0 gives
-        recommendations without ``suggested`` amounts.
+        calibration is a fixed cost of about 4 CPU-s for 8 images at 512x512 (1.7-3.1 s of wall
+        time on two busy CPU cores, see docs/performance.md). It starts in a background thread
+        once those pairs' statistics are in, beside the forward pass; fewer images make it
+        cheaper and the amounts noisier, 0 gives recommendations without ``suggested`` amounts.
 
     Returns
     -------
