@@ -6,7 +6,7 @@ with random weights, five preset taps):
 
 1. **alone**: ``recommend.calibrate`` on the first ``calibration_pairs`` synthetic images and
    their real partners, for the knob set the recommendation rules pick on all pairs, with the
-   measure ``compare`` uses. Wall and CPU seconds, evaluations, amounts.
+   measure ``compare`` uses. Wall and CPU seconds (the second of two runs), knobs, amounts.
 2. **inside compare**, interleaved, medians of ``--repeats`` first calls:
    ``ahead``  (default) the fit starts in the background during the forward pass;
    ``after``  the same fit, started only when the pass has ended;
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
@@ -32,35 +31,24 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
 
 def alone(data: str, size: int, calibration_pairs: int, seed: int = 0) -> dict:
     """Standalone calibration on the sample ``compare`` would take, for the rules' knob set."""
-    from bench_compare import paths
-    from PIL import Image
+    from bench_compare import cpu_seconds, load_side
 
     from gapviz import stats
     from gapviz.comparison import _measure
     from gapviz.recommend import CalibrationSample, calibrate, knobs_to_calibrate
     from gapviz.scenes._post import FinishedImage
 
-    def load(side: str) -> tuple[np.ndarray, np.ndarray]:
-        imgs = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths(data, side, "images")])
-        masks = np.stack([np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, side, "masks")])
-        return imgs, masks
-
-    (ri, rm), (si, sm) = load("real"), load("synth")
+    (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
     if ri.shape[1] != size:
         raise SystemExit(f"images in {data} are {ri.shape[1]} px, not --size {size}")
     canny = (*stats.canny_thresholds(ri[:8]), stats.CANNY_SIGMA)  # compare: the first batch's real images
     values = stats.image_stats_pairs(ri, rm, si, sm, canny=canny)
-    pair_values = {k: (values["real"][k], values["synth"][k]) for k in set(values["real"]) & set(values["synth"])}
+    pair_values = {
+        k: (values["real"][k], values["synth"][k]) for k in set(values["real"]) & set(values["synth"])
+    }
     knobs = knobs_to_calibrate(pair_values, seed=seed)
     k = calibration_pairs
     sample = CalibrationSample(synth_images=list(si[:k]), synth_masks=list(sm[:k]),
@@ -69,7 +57,12 @@ def alone(data: str, size: int, calibration_pairs: int, seed: int = 0) -> dict:
     for _ in range(2):  # the first run also pays imports and OpenCV's first calls
         c, t = cpu_seconds(), time.perf_counter()
         cal = calibrate(sample, knobs, measure=_measure(canny), prepare=FinishedImage, seed=seed)
-        out = {"wall": time.perf_counter() - t, "cpu": cpu_seconds() - c, "knobs": knobs, "settings": cal.settings}
+        out = {
+            "wall": time.perf_counter() - t,
+            "cpu": cpu_seconds() - c,
+            "knobs": knobs,
+            "settings": cal.settings,
+        }
     return out
 
 
@@ -98,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
           f"calibration_pairs {CALIBRATION_PAIRS}; repeats {args.repeats}", flush=True)  # fmt: skip
     data = make_data(args.data, max(pair_counts + [16]), args.size)
     a = alone(data, args.size, CALIBRATION_PAIRS)
-    print(f"alone: {a['wall']:.2f} s wall, {a['cpu']:.2f} CPU-s, knobs {a['knobs']}, amounts {a['settings']}", flush=True)
+    print(
+        f"alone: {a['wall']:.2f} s wall, {a['cpu']:.2f} CPU-s, knobs {a['knobs']}, amounts {a['settings']}",
+        flush=True,
+    )
 
     # 'after': the background object takes the sample but starts no fit, so the fit runs at the end
     mode = {"m": "ahead"}

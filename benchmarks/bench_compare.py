@@ -128,15 +128,19 @@ def timed(fn, *a, **k) -> tuple[float, float, object]:
     return time.perf_counter() - t, cpu_seconds() - c, out
 
 
-def load_inputs(data: str) -> tuple[np.ndarray, np.ndarray]:
-    """Decoded, preprocessed (x/255) real+synth images and masks, as (a) uses them."""
+def load_side(data: str, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """One side's images, (N, H, W, 3) uint8, and masks, (N, H, W) bool, decoded with PIL."""
     from PIL import Image
 
-    imgs, masks = [], []
-    for side in ("real", "synth"):
-        imgs += [np.asarray(Image.open(p).convert("RGB")) for p in paths(data, side, "images")]
-        masks += [np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, side, "masks")]
-    return np.stack(imgs).astype(np.float32) / 255.0, np.stack(masks)
+    imgs = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths(data, side, "images")])
+    masks = np.stack([np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, side, "masks")])
+    return imgs, masks
+
+
+def load_inputs(data: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decoded, preprocessed (x/255) real+synth images and masks, as (a) uses them."""
+    (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
+    return np.concatenate([ri, si]).astype(np.float32) / 255.0, np.concatenate([rm, sm])
 
 
 def method_a(fn, x: np.ndarray, batch: int) -> None:
@@ -190,12 +194,11 @@ def method_b(model, data: str, timer: PhaseTimer | None, *, estimate_real: bool 
 
 def method_c(base, names: list[str], data: str, batch: int) -> None:
     """The notebook way: everything in memory, full feature maps in numpy."""
-    from PIL import Image
-
     from gapviz import stats
 
-    rgb = {s: np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths(data, s, "images")]) for s in ("real", "synth")}
-    msk = {s: np.stack([np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, s, "masks")]) for s in ("real", "synth")}
+    rgb, msk = {}, {}
+    for s in ("real", "synth"):
+        rgb[s], msk[s] = load_side(data, s)
     n = len(rgb["real"])
     x = np.concatenate([rgb["real"], rgb["synth"]]).astype(np.float32) / 255.0
     feats = truncated(base, names).predict(x, batch_size=batch, verbose=0)

@@ -23,8 +23,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -48,19 +46,13 @@ def cpu_ms_per_image(fn, n_images: int, repeats: int) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench_compare import make_data, paths
-    from PIL import Image
+    from bench_compare import load_side, make_data
 
     from gapviz import stats
 
     data = make_data(args.data, args.pairs, args.size)
 
-    def load(side: str) -> tuple[np.ndarray, np.ndarray]:
-        imgs = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in paths(data, side, "images")])
-        masks = np.stack([np.asarray(Image.open(p).convert("L")) > 127 for p in paths(data, side, "masks")])
-        return imgs, masks
-
-    (ri, rm), (si, sm) = load("real"), load("synth")
+    (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
     canny = (*stats.canny_thresholds(ri[:8]), stats.CANNY_SIGMA)
     n = len(ri)
     print(f"image {args.size}x{args.size}; {n} pairs; CPU ms per image, median of {args.repeats}")
