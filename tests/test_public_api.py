@@ -14,9 +14,11 @@ EXPECTED = {
     "compare",
     "demo_model",
     "list_layers",
+    "load_camera",
     "load_model",
     "render_pair",
     "render_scene",
+    "renderer_settings",
     "tap",
 }
 

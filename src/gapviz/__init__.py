@@ -25,6 +25,8 @@ _LAZY = {
     "demo_model": "gapviz.assets",
     "render_scene": "gapviz.scenes",
     "render_pair": "gapviz.scenes",
+    "load_camera": "gapviz.recommend._camera",
+    "renderer_settings": "gapviz.recommend._renderer",
 }
 
 __all__ = [
@@ -36,9 +38,11 @@ __all__ = [
     "compare",
     "demo_model",
     "list_layers",
+    "load_camera",
     "load_model",
     "render_pair",
     "render_scene",
+    "renderer_settings",
     "tap",
 ]
 assert set(__all__) == {*_LAZY, "GapvizError", "__version__"}
@@ -47,6 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gapviz.assets import demo_model
     from gapviz.comparison import compare
     from gapviz.models import LayerInfo, Tapper, list_layers, load_model, tap
+    from gapviz.recommend._camera import load_camera
+    from gapviz.recommend._renderer import renderer_settings
     from gapviz.result import GapResult
     from gapviz.scenes import render_pair, render_scene
 

@@ -92,6 +92,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=_progress(args),
         safe_mode=not args.unsafe_load,
+        camera=args.camera,
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -101,6 +102,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         result.to_json(args.json)
     if not args.quiet:
         print(repr(result))
+        if args.camera:
+            from gapviz.recommend._renderer import format_settings
+
+            print(format_settings(result.recommendations))
     print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else ""))
     return 0
 
@@ -170,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling (default 0)")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
+    p.add_argument("--camera", metavar="JSON", help="camera profile: say the recommendations in the renderer's "
+                   "settings (Blender or Unreal) on the cards and in the JSON")  # fmt: skip
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

@@ -135,6 +135,7 @@ def compare(
     safe_mode: bool = True,
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
+    camera: Any = None,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -187,6 +188,10 @@ def compare(
         time on two busy CPU cores, see docs/performance.md). It starts in a background thread
         once those pairs' statistics are in, beside the forward pass; fewer images make it
         cheaper and the amounts noisier, 0 gives recommendations without ``suggested`` amounts.
+    camera : str, os.PathLike, dict or CameraProfile, optional
+        A camera profile (``camera.json``, see `gapviz.load_camera`): every recommendation then also
+        carries ``renderer_settings``, its amount said in the engine's own properties (f-number,
+        filter width, exposure, ...) with a ready Blender or Unreal snippet. Validated first.
 
     Returns
     -------
@@ -208,6 +213,11 @@ def compare(
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise GapvizError(f"Argument {name!r} must be an int >= {low} but got {value!r}")
 
+    profile = None
+    if camera is not None:
+        from gapviz.recommend._camera import load_camera
+
+        profile = load_camera(camera)
     keras_model = load_model(model, safe_mode=safe_mode)
     source = model_source(keras_model)
     tapper = _tapper(keras_model, layers)
@@ -371,6 +381,11 @@ def compare(
             "objective_after": calibration.objective_after,
             "share": calibration.share,
         }
+    if profile is not None:
+        from gapviz.recommend._renderer import with_renderer_settings
+
+        recs = with_renderer_settings(recs, profile, analysis_width=int(stream.analysis_size[1]))
+        parameters["camera"] = profile.to_dict()
     return GapResult(
         model=model_info,
         data=data,

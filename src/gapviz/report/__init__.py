@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from gapviz.report._renderer import renderer_card, renderer_script
+
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
     from matplotlib.figure import Figure
@@ -180,6 +182,7 @@ def _recommendation(rec: Mapping) -> dict:
         "suggested": suggested,
         "notes": [str(note) for note in rec.get("notes") or ()],
         "evidence": evidence,
+        "renderer": renderer_card(rec.get("renderer_settings")),
     }
 
 
@@ -360,6 +363,7 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
         "recommendations": recs,
         "top": recs[:3],
         "notes": [str(n) for n in [*(result.model.get("notes") or ()), *(result.data.get("notes") or ())]],
+        "renderer_script": renderer_script(result),
     }
     if not figures:
         return view
