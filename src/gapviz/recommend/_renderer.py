@@ -213,7 +213,9 @@ def _resolution(rec: Mapping, cam: CameraProfile, width: int | None) -> tuple[li
     pct = pct_now / k
     derivation += f"; or render scale 1/k with k = sqrt(1 + 4 sigma^2) = {k:.2f} -> {pct:.0f} % of {pct_now:g} %"
     primary = not blender or bool(items and items[0].get("alternative"))
-    items.append(_setting(pct_prop, _rounded(pct, 3), unit="%", change="lower", alternative=not primary))
+    # Blender's resolution_percentage is an integer property
+    pct_value = max(1, int(round(pct))) if blender else _rounded(pct, 3)
+    items.append(_setting(pct_prop, pct_value, unit="%", change="lower", alternative=not primary))
     notes.append("a lower render scale assumes the images are scaled back up to image_width_px with linear "
                  "interpolation" + ("" if blender else "; TSR/TAA upscaling is sharper, so start there and check"))
     return items, notes, derivation
