@@ -5,13 +5,14 @@ Two interlocked torus links at ``focus_distance_m`` in front of an emissive phot
 backdrop is the same everywhere), a physical camera (``focal_length_mm``, ``sensor_width_mm``,
 horizontal sensor fit, circular aperture), Cycles on the CPU without denoising. Each scene is
 rendered without depth of field (plus its object-index mask, pass index 1) and once per f-stop,
-focused on the links.
+focused on the links, and once per pixel-filter width (``filter_widths``, Blackman-Harris; the
+others use Blender's default 1.5 px).
 
     python scripts/blender_fstop_scene.py job.json
 
 ``job.json``: ``{"out": folder, "size": px, "samples": n, "fstops": [..], "focal_length_mm": ..,
-"sensor_width_mm": .., "focus_distance_m": .., "background_distance_m": .., "scenes": [{"stem": ..,
-"backdrop": png path, "seed": int}, ...]}``. Writes ``OUT/nodof/STEM.png``, ``OUT/f<N>/STEM.png``
+"sensor_width_mm": .., "focus_distance_m": .., "background_distance_m": .., "filter_widths": [..], "scenes": [{"stem": ..,
+"backdrop": png path, "seed": int}, ...]}``. Writes ``OUT/nodof/STEM.png``, ``OUT/f<N>/STEM.png``, ``OUT/fw<W>/STEM.png``
 and ``OUT/masks/STEM.png`` (white = links), and prints one JSON line of timings.
 
 Kept minimal and free of gapviz imports: bpy 4.5 needs numpy < 2, gapviz's venv has numpy 2.
@@ -162,9 +163,11 @@ def main(path: str) -> None:
         masks = os.path.join(out, "masks")
         os.makedirs(masks, exist_ok=True)
         file_out = _mask_nodes(scene, masks, stem)
-        renders = [("nodof", None)] + [(f"f{n:g}", float(n)) for n in job["fstops"]]
-        for folder, fstop in renders:
+        renders = [("nodof", None, None)] + [(f"f{n:g}", float(n), None) for n in job["fstops"]]
+        renders += [(f"fw{w:g}", None, float(w)) for w in job.get("filter_widths", ())]
+        for folder, fstop, filter_width in renders:
             os.makedirs(os.path.join(out, folder), exist_ok=True)
+            scene.cycles.filter_width = 1.5 if filter_width is None else filter_width  # 1.5: Blender's default
             cam.data.dof.use_dof = fstop is not None
             if fstop is not None:
                 cam.data.dof.focus_distance = float(job["focus_distance_m"])

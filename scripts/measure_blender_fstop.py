@@ -66,10 +66,11 @@ def make_backdrops(folder: Path, n: int, *, side: int = 384, seed: int = 0) -> l
 
 
 def render(out: Path, *, n: int, size: int, samples: int, fstops: list[float], python: str,
-           seed: int = 0, timeout: float = 600) -> list[dict]:  # fmt: skip
-    """Render the scenes into ``out`` (``nodof/``, ``f<N>/``, ``masks/``); returns the per-render timings."""
+           seed: int = 0, timeout: float = 600, filter_widths: list[float] = ()) -> list[dict]:  # fmt: skip
+    """Render the scenes into ``out`` (``nodof/``, ``f<N>/``, ``fw<W>/``, ``masks/``); returns the per-render timings."""
     backdrops = make_backdrops(out / "backdrops", n, seed=seed)
     job = {"out": str(out), "size": size, "samples": samples, "fstops": fstops, **GEOMETRY,
+           "filter_widths": list(filter_widths),
            "scenes": [{"stem": f"scene_{i:02d}", "backdrop": str(p), "seed": seed + i} for i, p in enumerate(backdrops)]}  # fmt: skip
     job_path = out / "job.json"
     job_path.write_text(json.dumps(job))
@@ -112,6 +113,40 @@ def measure(out: Path, fstops: list[float], *, size: int, seed: int = 0, model=N
     return rows
 
 
+def measure_filter(out: Path, widths: list[float], *, size: int, seed: int = 0, model=None) -> list[dict]:
+    """Per pixel-filter width: gapviz's recommended softness and Cycles filter width against the rendered one."""
+    import gapviz
+    from gapviz.recommend._camera import load_camera
+
+    model = model if model is not None else gapviz.demo_model()
+    cam = load_camera(camera_profile(size))
+    masks = {"real": out / "masks", "synth": out / "masks"}
+    rows = []
+    for w in widths:
+        result = gapviz.compare(model, out / f"fw{w:g}", out / "nodof", masks=masks, camera=cam, seed=seed,
+                                progress=False, examples=0)  # fmt: skip
+        rec = next((r for r in result.recommendations if r["knob"] == "resolution"), None)
+        width = None
+        if rec is not None:
+            width = next((s["value"] for s in rec["renderer_settings"]["settings"]
+                          if s["property"].endswith("filter_width")), None)  # fmt: skip
+        rows.append({"filter_width": w, "sigma": rec.get("suggested") if rec else None,
+                     "severity": rec.get("severity") if rec else None, "filter_width_recommended": width,
+                     "others": [f"{r['knob']}({r['severity']})" for r in result.recommendations
+                                if r["knob"] != "resolution"]})  # fmt: skip
+    return rows
+
+
+def print_filter_table(rows: list[dict]) -> None:
+    print("| filter_width rendered (synthetic: 1.5) | recommended sigma px | recommended filter_width | severity | "
+          "other recommendations |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for r in rows:
+        sigma = "-" if r["sigma"] is None else f"{r['sigma']:.2f}"
+        width = "-" if r["filter_width_recommended"] is None else f"{r['filter_width_recommended']:.3g}"
+        print(f"| {r['filter_width']:g} | {sigma} | {width} | {r['severity'] or '-'} | {', '.join(r['others']) or '-'} |")
+
+
 def print_table(rows: list[dict]) -> None:
     print("| f-stop rendered | thin-lens sigma px | recommended sigma px | recommended f-stop | error | severity | "
           "other recommendations | compare s |")  # fmt: skip
@@ -130,6 +165,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=160, help="image side in px (default 160)")
     parser.add_argument("--samples", type=int, default=64, help="Cycles samples (default 64)")
     parser.add_argument("--fstops", type=float, nargs="+", default=[1.4, 2.8])
+    parser.add_argument("--filter-widths", type=float, nargs="*", default=[],
+                        help="also render these Cycles pixel-filter widths and check the resolution translation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="keep the renders here (default: a temporary folder)")
     args = parser.parse_args()
@@ -142,12 +179,14 @@ def main() -> None:
         out = args.out or Path(tmp)
         t0 = time.perf_counter()
         timings = render(out, n=args.n, size=args.size, samples=args.samples, fstops=args.fstops, python=python,
-                         seed=args.seed)  # fmt: skip
+                         seed=args.seed, filter_widths=args.filter_widths)  # fmt: skip
         wall = time.perf_counter() - t0
         per = sum(t["seconds"] for t in timings) / len(timings)
         print(f"rendered {len(timings)} images in {wall:.1f} s ({per:.2f} s per render, Cycles CPU, "
               f"{args.samples} samples, {args.size} px)")  # fmt: skip
         print_table(measure(out, args.fstops, size=args.size, seed=args.seed))
+        if args.filter_widths:
+            print_filter_table(measure_filter(out, args.filter_widths, size=args.size, seed=args.seed))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from gapviz.recommend._camera import CameraProfile, fstop_for_sigma_px, load_cam
 __all__ = [
     "BLENDER_FILTER_SIGMA_PER_PX",
     "BLENDER_WHITE_BALANCE",
+    "RENDER_SCALE_SIGMA",
     "blender_script",
     "combined_script",
     "format_settings",
@@ -161,13 +162,22 @@ def _filter_sigma(width: float) -> float:
     return BLENDER_FILTER_SIGMA_PER_PX * width
 
 
-def _scale_for_sigma(sigma: float) -> float:
-    """Render-scale factor k (render at 1/k of the size, scale back up) whose softening has sigma ``sigma``.
+#: render scale factor k (render at 100/k %, scale back up with linear interpolation) -> the lens softness
+#: sigma (px at full size) with the same relative object Laplacian variance, the ``resolution`` knob's
+#: statistic; measured on 8 built-in scenes at 256 px (scripts/measure_render_scale.py); k = 1 is no change
+RENDER_SCALE_SIGMA = ((1.0, 0.0), (1.25, 0.659), (1.5, 0.746), (2.0, 0.931), (3.0, 1.288), (4.0, 1.579),
+                      (6.0, 1.871), (8.0, 2.578))  # fmt: skip
 
-    Area averaging over k px then linear interpolation: variance k^2/12 + k^2/6 = k^2/4 for large k,
-    minus what the full-size pixel already has, so sigma^2 ~ (k^2 - 1) / 4.
-    """
-    return math.sqrt(1.0 + 4.0 * sigma * sigma)
+
+def _sigma_for_scale(k: float) -> float:
+    ks, sigmas = zip(*RENDER_SCALE_SIGMA, strict=True)
+    return float(np.interp(k, ks, sigmas))
+
+
+def _scale_for_sigma(sigma: float) -> float:
+    """Render-scale factor k whose softening has sigma ``sigma`` (`RENDER_SCALE_SIGMA`, interpolated)."""
+    ks, sigmas = zip(*RENDER_SCALE_SIGMA, strict=True)
+    return float(np.interp(sigma, sigmas, ks))
 
 
 def _resolution(rec: Mapping, cam: CameraProfile, width: int | None) -> tuple[list, list, str]:
@@ -201,22 +211,30 @@ def _resolution(rec: Mapping, cam: CameraProfile, width: int | None) -> tuple[li
         derivation += f" -> filter_width {w_new:.2f} px"
         items.append(_setting("scene.cycles.filter_width", _rounded(w_new), unit="px",
                               change="lower" if reduce else "raise", alternative=capped))  # fmt: skip
+    primary = not blender or bool(items and items[0].get("alternative"))
+    k_now = 100.0 / min(pct_now, 100.0)
+    s_scale = _sigma_for_scale(k_now)
     if reduce:
-        if pct_now < 100:
-            items.append(_setting(pct_prop, 100, unit="%", change="raise", alternative=blender))
-        else:
-            items.append(_setting(pct_prop, None, unit="%", change="raise", alternative=blender))
+        if pct_now >= 100:
+            items.append(_setting(pct_prop, None, unit="%", change="raise", alternative=not primary))
             notes.append("already rendered at full scale: supersample (a scale above 100 % and a downscale) or "
                          "remove post-process softening")  # fmt: skip
-        return items, notes, derivation
-    k = _scale_for_sigma(add_px)
-    pct = pct_now / k
-    derivation += f"; or render scale 1/k with k = sqrt(1 + 4 sigma^2) = {k:.2f} -> {pct:.0f} % of {pct_now:g} %"
-    primary = not blender or bool(items and items[0].get("alternative"))
+            return items, notes, derivation
+        target = math.sqrt(max(s_scale**2 - add_px**2, 0.0))
+    else:
+        target = math.sqrt(s_scale**2 + add_px**2)
+    k = _scale_for_sigma(target)
+    pct = 100.0 / k
+    derivation += (f"; or a render scale: {pct_now:g} % now = {s_scale:.2f} px, {target:.2f} px at 1/{k:.2f} "
+                   f"= {pct:.0f} % (measured render-scale table)")  # fmt: skip
+    if target > RENDER_SCALE_SIGMA[-1][1]:
+        notes.append(f"{target:.2f} px is beyond the measured render scales (up to 1/{RENDER_SCALE_SIGMA[-1][0]:g}): "
+                     "add the softness in post instead")  # fmt: skip
     # Blender's resolution_percentage is an integer property
     pct_value = max(1, int(round(pct))) if blender else _rounded(pct, 3)
-    items.append(_setting(pct_prop, pct_value, unit="%", change="lower", alternative=not primary))
-    notes.append("a lower render scale assumes the images are scaled back up to image_width_px with linear "
+    items.append(_setting(pct_prop, pct_value, unit="%", change="raise" if reduce else "lower",
+                          alternative=not primary))  # fmt: skip
+    notes.append("a render scale below 100 % means rendering smaller and scaling back up to image_width_px with linear "
                  "interpolation" + ("" if blender else "; TSR/TAA upscaling is sharper, so start there and check"))
     return items, notes, derivation
 
@@ -292,12 +310,12 @@ def _sensor_noise(rec: Mapping, cam: CameraProfile, width: int | None) -> tuple[
             items.append(_setting("PostProcessSettings.FilmGrainIntensity", 0.0, change="lower"))
         return items, notes, derivation
     if amount is None:
-        return [_setting("post: gapviz.scenes.apply_camera_knobs sensor_noise", None, unit="grey levels",
+        return [_setting("post: Gaussian noise sigma on the saved 8-bit images", None, unit="grey levels",
                          change="raise")], ["no calibrated amount"], derivation  # fmt: skip
     add = amount  # grey levels do not scale with the image size
-    code = (f"image = gapviz.scenes.apply_camera_knobs(image, mask, {{'sensor_noise': {_rounded(add)}}}, seed=i)"
-            "  # after rendering: the operator the amount was calibrated with")  # fmt: skip
-    items.append(_setting("post: gapviz.scenes.apply_camera_knobs sensor_noise", _rounded(add), unit="grey levels",
+    code = (f"image = np.clip(np.rint(image + np.random.default_rng(i).normal(0, {_rounded(add)}, image.shape)), 0, "
+            "255).astype(np.uint8)  # after rendering, per 8-bit RGB image i: the Gaussian noise gapviz calibrated")  # fmt: skip
+    items.append(_setting("post: Gaussian noise sigma on the saved 8-bit images", _rounded(add), unit="grey levels",
                           code=code))  # fmt: skip
     derivation = f"Gaussian noise sigma {add:.2f} grey levels (8-bit) added to the saved renders"
     if blender:
