@@ -42,7 +42,7 @@ def main() -> None:
                                                      (size, size), interpolation=cv2.INTER_LINEAR), s.mask))
                           for s in scenes])  # fmt: skip
 
-        def gap(sigma: float) -> float:
+        def gap(sigma: float, target: float = target) -> float:
             return float(np.mean([np.log(_lap_rel(apply_camera_knobs(s.image, s.mask, {"resolution": sigma}), s.mask))
                                   for s in scenes])) - target  # fmt: skip
 
