@@ -308,6 +308,7 @@ def _sensor_noise(rec: Mapping, cam: CameraProfile, width: int | None) -> tuple[
             items.append(_setting("scene.cycles.use_denoising", True, alternative=True))
         else:
             items.append(_setting("PostProcessSettings.FilmGrainIntensity", 0.0, change="lower"))
+            notes.append("FilmGrainIntensity is Unreal Engine 5.1+; in UE4 the film grain is GrainIntensity")
         return items, notes, derivation
     if amount is None:
         return [_setting("post: Gaussian noise sigma on the saved 8-bit images", None, unit="grey levels",
