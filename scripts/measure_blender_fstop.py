@@ -113,6 +113,36 @@ def measure(out: Path, fstops: list[float], *, size: int, seed: int = 0, model=N
     return rows
 
 
+def statistic_sigma(out: Path, folder: str) -> float:
+    """The lens softness whose operator, on the no-DOF renders, matches ``folder``'s ``laplacian_rel.object`` alone.
+
+    The ``resolution`` knob's statistic without the joint calibration (mean log ratio, bisection).
+    """
+    import cv2
+    import numpy as np
+
+    from gapviz.scenes._post import apply_camera_knobs
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from measure_render_scale import _lap_rel
+
+    stems = sorted(p.name for p in (out / "nodof").glob("*.png"))
+
+    def load(side: str, stem: str) -> np.ndarray:
+        return cv2.cvtColor(cv2.imread(str(out / side / stem)), cv2.COLOR_BGR2RGB)
+
+    masks = [cv2.imread(str(out / "masks" / s), cv2.IMREAD_GRAYSCALE) > 127 for s in stems]
+    synth = [load("nodof", s) for s in stems]
+    target = np.mean([np.log(_lap_rel(load(folder, s), m)) for s, m in zip(stems, masks, strict=True)])
+    lo, hi = 0.0, 5.0
+    for _ in range(25):
+        mid = (lo + hi) / 2
+        gap = np.mean([np.log(_lap_rel(apply_camera_knobs(x, m, {"resolution": mid}), m))
+                       for x, m in zip(synth, masks, strict=True)]) - target  # fmt: skip
+        lo, hi = (mid, hi) if gap > 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
 def measure_filter(out: Path, widths: list[float], *, size: int, seed: int = 0, model=None) -> list[dict]:
     """Per pixel-filter width: gapviz's recommended softness and Cycles filter width against the rendered one."""
     import gapviz
@@ -130,7 +160,11 @@ def measure_filter(out: Path, widths: list[float], *, size: int, seed: int = 0, 
         if rec is not None:
             width = next((s["value"] for s in rec["renderer_settings"]["settings"]
                           if s["property"].endswith("filter_width")), None)  # fmt: skip
+        from gapviz.recommend._renderer import BLENDER_FILTER_SIGMA_PER_PX as k
+
         rows.append({"filter_width": w, "sigma": rec.get("suggested") if rec else None,
+                     "sigma_moment": ((k * w) ** 2 - (k * 1.5) ** 2) ** 0.5 if w > 1.5 else 0.0,
+                     "sigma_statistic": statistic_sigma(out, f"fw{w:g}"),
                      "severity": rec.get("severity") if rec else None, "filter_width_recommended": width,
                      "others": [f"{r['knob']}({r['severity']})" for r in result.recommendations
                                 if r["knob"] != "resolution"]})  # fmt: skip
@@ -138,13 +172,14 @@ def measure_filter(out: Path, widths: list[float], *, size: int, seed: int = 0, 
 
 
 def print_filter_table(rows: list[dict]) -> None:
-    print("| filter_width rendered (synthetic: 1.5) | recommended sigma px | recommended filter_width | severity | "
-          "other recommendations |")  # fmt: skip
-    print("|---|---|---|---|---|")
+    print("| filter_width rendered (synthetic: 1.5) | added sigma, filter's second moment | sigma matching the "
+          "statistic alone | recommended sigma px | recommended filter_width | severity | other recommendations |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         sigma = "-" if r["sigma"] is None else f"{r['sigma']:.2f}"
         width = "-" if r["filter_width_recommended"] is None else f"{r['filter_width_recommended']:.3g}"
-        print(f"| {r['filter_width']:g} | {sigma} | {width} | {r['severity'] or '-'} | {', '.join(r['others']) or '-'} |")
+        print(f"| {r['filter_width']:g} | {r['sigma_moment']:.2f} | {r['sigma_statistic']:.2f} | {sigma} | {width} | "
+              f"{r['severity'] or '-'} | {', '.join(r['others']) or '-'} |")  # fmt: skip
 
 
 def print_table(rows: list[dict]) -> None:

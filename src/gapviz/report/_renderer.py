@@ -15,7 +15,15 @@ def _value(item: Mapping) -> str:
     if value is None:
         return item.get("change", "change")
     text = f"{value:g}" if isinstance(value, float) else str(value)
+    if item.get("unit") == "f-number":
+        return f"f/{text}"
     return f"{text} {item['unit']}" if item.get("unit") else text
+
+
+def _how(item: Mapping) -> str:
+    if item.get("alternative"):
+        return "alternative"
+    return "direction" if item.get("value") is None else str(item.get("change", "set"))
 
 
 def renderer_card(settings: Mapping | None) -> dict | None:
@@ -24,7 +32,7 @@ def renderer_card(settings: Mapping | None) -> dict | None:
         return None
     rows = [
         {"property": str(item.get("property", "")), "value": _value(item),
-         "how": "alternative" if item.get("alternative") else str(item.get("change", "set"))}
+         "how": _how(item)}
         for item in settings.get("settings") or ()
     ]  # fmt: skip
     return {
