@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz._progress import NoBar, progress_bar
 from gapviz._threads import yield_to_model
 from gapviz.result import ExamplePair, FeatureExample, GapResult, LayerResult
 
@@ -131,7 +132,7 @@ def compare(
     n_boot: int = 1000,
     sample_cap: int = 500,
     workers: int = 2,
-    progress: bool = True,
+    progress: bool | None = None,
     safe_mode: bool = True,
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
@@ -175,8 +176,9 @@ def compare(
         Pairs kept (a seeded uniform sample) for CKA and KID.
     workers : int
         Decoder threads.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : bool or None
+        Progress bar: True forces it on, False off; None (default) shows it in Jupyter (tqdm's
+        notebook widget) and on a terminal, not in pipes or CI (`gapviz._progress`).
     safe_mode : bool
         Refuse model files with Lambda layers (they run code stored in the file).
     recommendations : bool
@@ -563,17 +565,9 @@ def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
     )
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+class _NoBar(NoBar):
+    pass
 
 
-def _progress(total: int, enabled: bool, unit: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, desc="gapviz", file=sys.stderr, disable=not sys.stderr.isatty())
+def _progress(total: int, enabled: bool | None, unit: str):
+    return progress_bar(total, progress=enabled, unit=unit, desc="gapviz")

@@ -17,6 +17,10 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from gapviz._progress import NoBar as _NoBar
+
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
     from matplotlib.figure import Figure
@@ -344,10 +348,29 @@ def _summary_line(result: GapResult) -> str:
     return " · ".join(parts)
 
 
-def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
-          figures: bool) -> dict:
-    from gapviz import __version__
+def _example_view(pair: Any, index: int) -> dict:
+    """One example pair's panels (`gapviz.report._panels`) and the sizes the template lays out."""
     from gapviz.plots import short_layer_name
+    from gapviz.report import _panels
+
+    h, w = (np.asarray(pair.real_image).shape[:2] or (1, 1))
+    scale = _panels.PHOTO / max(h, w)
+    cell = _panels.CELL / max(h, w)
+    return {
+        "stem": str(pair.stem),
+        "real_path": str(pair.real_path or "array input"),
+        "synth_path": str(pair.synth_path or "array input"),
+        **_panels.pair_panels(pair, index),
+        "photo_w": round(w * scale), "photo_h": round(h * scale),
+        "cell_w": round(w * cell), "cell_h": round(h * cell),
+        "features": [{"layer": feat.layer, "short": short_layer_name(feat.layer), **_panels.layer_panels(feat)}
+                     for feat in pair.features],
+    }
+
+
+def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
+          figures: bool, bar: Any = None) -> dict:
+    from gapviz import __version__
 
     recs = [_recommendation(r) for r in result.recommendations]
     view: dict[str, Any] = {
@@ -370,9 +393,11 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
 
     from gapviz import plots
 
+    bar = bar or _NoBar()
     layers = result.layers
     view["curves"] = fig(plots.plot_layer_curves(result, width=10.5),
                          "background ratio, edge sharpness and CKA across layers", chart=True) if layers else None
+    bar.update(1)
     view["decay"] = [_stat_row(k, v) for k, v in result.decay.items()]
 
     paired_rows, set_rows = [], []
@@ -397,24 +422,18 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["image_rows"] = image_rows
     view["image_fig"] = fig(plots.plot_image_stats(result, width=10.5), "image statistics as effect sizes",
                             chart=True) if image_rows else None
+    bar.update(1)
     view["canny"] = {k: _pretty(v) for k, v in (result.canny or {}).items()}
     view["canny_rows"] = [r for r in image_rows if r["name"].startswith("canny")]
 
-    examples = []
+    examples, image_classes = [], {}
     for i, pair in enumerate(result.examples):
-        stem = str(pair.stem)
-        examples.append({
-            "stem": stem,
-            "real_path": str(pair.real_path or "array input"),
-            "synth_path": str(pair.synth_path or "array input"),
-            "canny": fig(plots.plot_canny(result, example=i), f"Canny edges of pair {stem}"),
-            "features": [
-                {"layer": feat.layer, "short": short_layer_name(feat.layer),
-                 "figure": fig(plots.plot_feature_maps(result, example=i, layer=j, width=12.2),
-                               f"feature maps of pair {stem} at {feat.layer}")}
-                for j, feat in enumerate(pair.features)
-            ],
-        })
+        ex = _example_view(pair, i)
+        image_classes.update(ex.pop("css"))
+        examples.append(ex)
+        bar.update(1 + len(pair.features))
+    view["image_classes"] = image_classes
+    view["canny_caption"] = plots._canny_caption(result)
     view["examples"] = examples
 
     data = result.data
@@ -466,7 +485,7 @@ def _environment() -> jinja2.Environment:
 
 # -- public --------------------------------------------------------------------------------------
 def render_report(result: GapResult, *, title: str | None = None, before: GapResult | None = None,
-                  dpi: float = 80) -> str:
+                  dpi: float = 80, progress: bool | None = False) -> str:
     """The self-contained HTML report of a comparison.
 
     Sections: summary, recommendations with their evidence, (before/after), curves across
@@ -484,7 +503,11 @@ def render_report(result: GapResult, *, title: str | None = None, before: GapRes
         the gap |mean synth - mean real| of each recommended knob's main statistic (its first evidence item) before
         and after.
     dpi : float, optional
-        Resolution of the embedded figures; lower gives a smaller file.
+        Resolution of the two embedded charts; lower gives a smaller file. Image panels are
+        stored at the size they are shown (photos as JPEG, feature maps as PNG at native size).
+    progress : bool or None, default False
+        A progress bar over the figures and panels: True on, False off, None where the user
+        sees it (Jupyter, a terminal; see `gapviz._progress`).
 
     Returns
     -------
@@ -497,8 +520,14 @@ def render_report(result: GapResult, *, title: str | None = None, before: GapRes
     >>> html = render_report(result, title="shackles, run 3")  # doctest: +SKIP
     >>> result.save_report("report.html")  # the same, written atomically  # doctest: +SKIP
     """
-    view = _view(result, title=title, before=before, dpi=dpi, figures=True)
-    return _environment().get_template("report.html").render(r=view)
+    from gapviz._progress import progress_bar
+
+    steps = 3 + sum(1 + len(pair.features) for pair in result.examples)
+    with progress_bar(steps, progress=progress, unit="figure", desc="report") as bar:
+        view = _view(result, title=title, before=before, dpi=dpi, figures=True, bar=bar)
+        html = _environment().get_template("report.html").render(r=view)
+        bar.update(1)
+    return html
 
 
 def render_summary(result: GapResult) -> str:
