@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from gapviz._errors import GapvizError
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    """Progress bars on stderr unless --quiet, and only when stderr is a terminal."""
-    return not args.quiet and sys.stderr.isatty()
+def _progress(args: argparse.Namespace) -> bool | None:
+    """Progress bars: off with --quiet, on with --progress (even in a pipe), else only on a terminal."""
+    if args.quiet:
+        return False
+    return True if getattr(args, "progress", False) else None
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
@@ -77,7 +79,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise GapvizError(f"unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}")
         layers = list(PRESETS[args.preset])
     inputs = [args.real, args.synth, *masks.values()]
-    outputs = [args.out] + ([args.json] if args.json else [])
+    outputs = [args.out] + ([args.json] if args.json else []) + ([args.pairs_csv] if args.pairs_csv else [])
     check_output_paths(outputs, inputs)
     result = compare(
         args.model,
@@ -96,12 +98,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
         result = replace(result, parameters={**result.parameters, "command": command})
-    result.save_report(args.out)
+    result.save_report(args.out, progress=_progress(args))
     if args.json:
         result.to_json(args.json)
+    if args.pairs_csv:
+        result.pairs.to_csv(args.pairs_csv)
     if not args.quiet:
         print(repr(result))
-    print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else ""))
+    print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else "")
+          + (f"\npairs: {os.path.abspath(args.pairs_csv)}" if args.pairs_csv else ""))
     return 0
 
 
@@ -170,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling (default 0)")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
+    p.add_argument("--pairs-csv", metavar="PATH", help="also write the per-pair values of every statistic as CSV")
+    p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
@@ -178,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="rendered image side in pixels (default 512)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first scene (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
     p.set_defaults(func=_cmd_demo)
 
     return parser

@@ -341,6 +341,7 @@ def compare(
         if recommendations:
             recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
 
+    pair_table = _pair_table(acc, pairset)
     data = pairset.to_dict()
     data.update(
         n_pairs=int(acc.n_pairs) if paired else 0,
@@ -385,7 +386,51 @@ def compare(
         environment=_environment(),
         examples=tuple(kept),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pairs=pair_table,
+        thumbnails=_thumbnails(pairset, pair_table, recs),
     )
+
+
+#: pairs per recommendation that the report lists as furthest from their partner, with thumbnails
+FURTHEST_PAIRS = 3
+#: longer side of those thumbnails, in pixels
+THUMBNAIL_SIZE = 128
+
+
+def _pair_table(acc: Any, pairset: Any) -> Any:
+    """`GapResult.pairs`: the accumulator's per-pair scalars with each pair's source files."""
+    from gapviz.pairs import PairTable
+
+    ids, columns = acc.pair_columns()
+    paths = {p.stem: (_ref_path(p.real) or "", _ref_path(p.synth) or "") for p in pairset.pairs}
+    return PairTable.from_accumulator(ids, columns, paths=paths if pairset.paired else None)
+
+
+def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> dict:
+    """Small images of the pairs furthest from their partner, read again from their sources."""
+    from gapviz import inputs
+    from gapviz.pairs import furthest_pairs
+
+    wanted = {row["pair"] for item in furthest_pairs(table, recs, k=FURTHEST_PAIRS) for row in item["rows"]}
+    by_stem = {p.stem: p for p in pairset.pairs}
+    out = {}
+    for stem in sorted(wanted):
+        pair = by_stem.get(stem)
+        if pair is None:
+            continue
+        images = []
+        for side, ref in (("real", pair.real), ("synth", pair.synth)):
+            try:
+                image = pairset.arrays[side][ref] if isinstance(ref, (int, np.integer)) else inputs.decode_image(ref)
+            except (GapvizError, OSError):  # changed since the pass: no thumbnail, the numbers stand
+                break
+            image = np.clip(np.asarray(image, np.float32), 0, 255).astype(np.uint8)
+            h, w = image.shape[:2]
+            scale = THUMBNAIL_SIZE / max(h, w)
+            images.append(inputs.resize_image(image, (max(1, round(h * scale)), max(1, round(w * scale)))))
+        if len(images) == 2:
+            out[stem] = tuple(images)
+    return out
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)

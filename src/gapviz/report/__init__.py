@@ -368,6 +368,33 @@ def _example_view(pair: Any, index: int) -> dict:
     }
 
 
+def _furthest_view(result: GapResult) -> list[dict]:
+    """Per recommended knob, the pairs furthest from their partner (`gapviz.pairs.furthest_pairs`),
+    with the thumbnails `compare` kept (each embedded once, even when several knobs list a pair)."""
+    from gapviz.pairs import furthest_pairs
+    from gapviz.report import _panels
+
+    thumbs: dict[str, dict] = {}
+    out = []
+    for item in furthest_pairs(result.pairs, result.recommendations, k=3):
+        rows = []
+        for row in item["rows"]:
+            pair = row["pair"]
+            entry = {"pair": pair, "real": format_number(row["real"]), "synth": format_number(row["synth"]),
+                     "diff": format_number(row["diff"]), "thumb": None}
+            images = (result.thumbnails or {}).get(pair)
+            if images is not None:
+                key = f"gv-th-{len(thumbs)}" if pair not in thumbs else thumbs[pair]["key"]
+                if pair not in thumbs:
+                    real, synth = (_panels.photo(im, _panels.THUMB) for im in images)
+                    thumbs[pair] = {"key": key, "w": real["width"], "h": real["height"]}
+                    entry["css"] = {f"{key}-real": real, f"{key}-synth": synth}
+                entry["thumb"] = thumbs[pair]
+            rows.append(entry)
+        out.append({"knob": item["knob"], "statistic": item["statistic"], "layer": item["layer"] or "", "rows": rows})
+    return out
+
+
 def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
           figures: bool, bar: Any = None) -> dict:
     from gapviz import __version__
@@ -432,6 +459,11 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
         image_classes.update(ex.pop("css"))
         examples.append(ex)
         bar.update(1 + len(pair.features))
+    view["furthest"] = _furthest_view(result)
+    view["has_pairs"] = result.pairs is not None and len(result.pairs) > 0
+    for item in view["furthest"]:
+        for row in item["rows"]:
+            image_classes.update(row.pop("css", {}))
     view["image_classes"] = image_classes
     view["canny_caption"] = plots._canny_caption(result)
     view["examples"] = examples
@@ -456,7 +488,7 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["before_created"] = before.created if before is not None else None
     view["before_summary"] = _summary_line(before) if before is not None else None
 
-    sections = [("summary", "Summary"), ("recommendations", "Recommendations")]
+    sections = [("summary", "Summary"), ("recommendations", "Recommendations"), ("furthest-pairs", "Pairs to check")]
     if before is not None:
         sections.append(("before-after", "Before / after"))
     sections += [("curves", "Across layers"), ("canny", "Canny baseline"), ("features", "Feature maps"),

@@ -71,7 +71,7 @@ def _encode(image: Any, fmt: str) -> tuple[str, int, int]:
         image.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
         mime = "image/jpeg"
     else:
-        image.save(buf, format="PNG", optimize=False, compress_level=9)
+        image.save(buf, format="PNG", compress_level=6)  # level 9: 3x the time for 0.4 % less
         mime = "image/png"
     return _uri(buf.getvalue(), mime), image.width, image.height
 
