@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -421,6 +422,13 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     from gapviz import plots
 
     bar = bar or _NoBar()
+    # the panels (numpy + PIL encoders, which release the GIL) are drawn in threads while
+    # matplotlib draws the two charts here
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="gapviz-report")
+    jobs = [pool.submit(_example_view, pair, i) for i, pair in enumerate(result.examples)]
+    pool.shutdown(wait=False)
     layers = result.layers
     view["curves"] = fig(plots.plot_layer_curves(result, width=10.5),
                          "background ratio, edge sharpness and CKA across layers", chart=True) if layers else None
@@ -454,8 +462,8 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["canny_rows"] = [r for r in image_rows if r["name"].startswith("canny")]
 
     examples, image_classes = [], {}
-    for i, pair in enumerate(result.examples):
-        ex = _example_view(pair, i)
+    for job, pair in zip(jobs, result.examples, strict=True):
+        ex = job.result()
         image_classes.update(ex.pop("css"))
         examples.append(ex)
         bar.update(1 + len(pair.features))

@@ -117,11 +117,17 @@ def edges(edge_map: np.ndarray, size: int = PHOTO) -> dict:
 
 
 def _range(*arrays: np.ndarray) -> tuple[float, float]:
-    finite = [a[np.isfinite(a)] for a in (np.asarray(x, dtype=np.float32) for x in arrays)]
-    finite = [a for a in finite if a.size]
-    if not finite:
+    """The finite min and max over ``arrays``; (0, 1) when none is finite."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN maps
+        los = [float(np.nanmin(a)) for a in arrays if np.size(a)]
+        his = [float(np.nanmax(a)) for a in arrays if np.size(a)]
+    los, his = [v for v in los if np.isfinite(v)], [v for v in his if np.isfinite(v)]
+    if not los or not his:
         return 0.0, 1.0
-    return float(min(a.min() for a in finite)), float(max(a.max() for a in finite))
+    return min(los), max(his)
 
 
 def layer_panels(feat: FeatureExample, *, size: int = CELL) -> dict:
