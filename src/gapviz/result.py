@@ -179,7 +179,10 @@ class GapResult:
         return text
 
     def save_report(self, path: str | os.PathLike, **kwargs: Any) -> str:
-        """Write the self-contained HTML report to ``path`` (atomically) and return the path."""
+        """Write the self-contained HTML report to ``path`` (atomically) and return the path.
+
+        ``kwargs`` go to `gapviz.report.render_report` (``title``, ``before``, ``dpi``, ``progress``).
+        """
         from gapviz.report import render_report
 
         html = render_report(self, **kwargs)

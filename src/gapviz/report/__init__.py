@@ -1,8 +1,15 @@
 """The HTML report of a `GapResult`: one self-contained file, and a compact Jupyter summary.
 
-The report draws only what the result holds; it never recomputes a statistic. Figures come from
-:mod:`gapviz.plots` and are embedded as base64 PNG data URIs, the CSS is inline, and there is no
-script and no external request, so the file opens offline and can be mailed around. Templates are
+The report draws only what the result holds; it never recomputes a statistic. The two charts come
+from :mod:`gapviz.plots` as PNG; the image panels (inputs, Canny edges, feature maps, thumbnails)
+are drawn with numpy and PIL by :mod:`gapviz.report._panels`: photos as JPEG at the size shown,
+each embedded once as a CSS class that every panel showing it reuses, feature maps as PNG at their
+native resolution. Everything is a base64 data URI, the CSS is inline, and there is no script and
+no external request, so the file opens offline and can be mailed around.
+
+A section is a template plus a context entry: ``report.html`` includes the section's template
+(e.g. ``{% include "_furthest.html" %}``) and `_view` puts the section's data under one key of
+``r`` (e.g. ``r.furthest``), and ``sections`` lists it in the navigation. Templates are
 Jinja2 files shipped in ``gapviz/report/templates`` and rendered with autoescape on: every file
 name, layer name and path from the user is escaped.
 """
