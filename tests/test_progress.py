@@ -128,3 +128,14 @@ def test_cli_flags(flags, expected):
     assert _progress(args) is expected
     args = build_parser().parse_args(["demo", *flags])
     assert _progress(args) is expected
+
+
+def test_cli_scenes_bar_on_a_terminal_only(tmp_path, terminal):
+    from gapviz.cli import main
+
+    stream = terminal(True)
+    assert main(["scenes", "--n", "1", "--size", "48", "--out", str(tmp_path / "a")]) == 0
+    assert "1/1" in stream.getvalue()
+    stream = terminal(False)
+    assert main(["scenes", "--n", "1", "--size", "48", "--out", str(tmp_path / "b")]) == 0
+    assert stream.getvalue() == ""

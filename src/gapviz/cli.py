@@ -39,6 +39,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenes(args: argparse.Namespace) -> int:
+    from gapviz._progress import resolve_progress
     from gapviz.scenes import write_scenes
 
     written = write_scenes(
@@ -49,7 +50,7 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
         size=args.size,
         overrides=args.set or [],
         pair_with=args.pair_with,
-        progress=_progress(args),
+        progress=resolve_progress(_progress(args)),
     )
     print(written)
     return 0
