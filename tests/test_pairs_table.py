@@ -202,3 +202,22 @@ def test_cli_writes_the_pairs_csv(result, tmp_path, edge_model, capsys):
     assert len(rows) == res.data["n_pairs"]
     assert {"pair", "real", "synth", "brightness.real", "brightness.synth", "brightness.diff"} <= set(rows[0])
     assert f"pairs: {out}" in capsys.readouterr().out
+
+
+def test_thumbnails_of_unreadable_files_are_noted(tmp_path):
+    from PIL import Image
+
+    from gapviz.comparison import _thumbnails
+    from gapviz.inputs import build_pairs
+
+    for side in ("real", "synth"):
+        (tmp_path / side).mkdir()
+        for stem in ("a", "b"):
+            Image.new("RGB", (64, 48), (40, 80, 120)).save(tmp_path / side / f"{stem}.png")
+    pairset = build_pairs(tmp_path / "real", tmp_path / "synth")
+    table = PairTable({"pair": ["a", "b"], "noise.real": [1.0, 1.0], "noise.synth": [0.2, 0.5]}).with_diffs()
+    recs = [{"knob": "sensor_noise", "evidence": [{"statistic": "noise", "diff": -0.65}]}]
+    (tmp_path / "synth" / "b.png").write_bytes(b"not a png")
+    thumbs, notes = _thumbnails(pairset, table, recs)
+    assert list(thumbs) == ["a"] and thumbs["a"][0].shape == (96, 128, 3)
+    assert len(notes) == 1 and notes[0].startswith("no thumbnail for pair 'b': synth image could not be read again")

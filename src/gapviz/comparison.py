@@ -342,11 +342,12 @@ def compare(
             recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
 
     pair_table = _pair_table(acc, pairset)
+    thumbnails, thumbnail_notes = _thumbnails(pairset, pair_table, recs)
     data = pairset.to_dict()
     data.update(
         n_pairs=int(acc.n_pairs) if paired else 0,
         skipped=[*data["skipped"], *stream.skipped],
-        notes=list(stream.notes),
+        notes=[*stream.notes, *thumbnail_notes],
         masks=stream.mask_counts,
         analysis_size=list(stream.analysis_size),
         model_size=list(model_size),
@@ -387,7 +388,7 @@ def compare(
         examples=tuple(kept),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pairs=pair_table,
-        thumbnails=_thumbnails(pairset, pair_table, recs),
+        thumbnails=thumbnails,
     )
 
 
@@ -406,14 +407,15 @@ def _pair_table(acc: Any, pairset: Any) -> Any:
     return PairTable.from_accumulator(ids, columns, paths=paths if pairset.paired else None)
 
 
-def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> dict:
-    """Small images of the pairs furthest from their partner, read again from their sources."""
+def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> tuple[dict, list[str]]:
+    """Small images of the pairs furthest from their partner, read again from their sources, and a
+    note for each pair whose files could not be read again (the report then lists it without)."""
     from gapviz import inputs
     from gapviz.pairs import furthest_pairs
 
     wanted = {row["pair"] for item in furthest_pairs(table, recs, k=FURTHEST_PAIRS) for row in item["rows"]}
     by_stem = {p.stem: p for p in pairset.pairs}
-    out = {}
+    out, notes = {}, []
     for stem in sorted(wanted):
         pair = by_stem.get(stem)
         if pair is None:
@@ -422,7 +424,8 @@ def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> dict:
         for side, ref in (("real", pair.real), ("synth", pair.synth)):
             try:
                 image = pairset.arrays[side][ref] if isinstance(ref, (int, np.integer)) else inputs.decode_image(ref)
-            except (GapvizError, OSError):  # changed since the pass: no thumbnail, the numbers stand
+            except (GapvizError, OSError) as exc:  # changed since the pass: the numbers stand
+                notes.append(f"no thumbnail for pair {stem!r}: {side} image could not be read again ({exc})")
                 break
             image = np.clip(np.asarray(image, np.float32), 0, 255).astype(np.uint8)
             h, w = image.shape[:2]
@@ -430,7 +433,7 @@ def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> dict:
             images.append(inputs.resize_image(image, (max(1, round(h * scale)), max(1, round(w * scale)))))
         if len(images) == 2:
             out[stem] = tuple(images)
-    return out
+    return out, notes
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)
