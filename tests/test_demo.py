@@ -15,7 +15,7 @@ def test_demo_closes_the_loop(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--n", "8", "--size", "192", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "report:" in printed
-    for name in ("report.html", "report.json", "report-adjusted.html", "report-adjusted.json"):
+    for name in ("report.html", "report.json", "pairs.csv", "report-adjusted.html", "report-adjusted.json"):
         assert (out / name).stat().st_size > 0, name
     before = json.loads((out / "report.json").read_text())
     after = json.loads((out / "report-adjusted.json").read_text())

@@ -74,18 +74,32 @@ def _section(html: str, section_id: str) -> str:
 
 
 def _check_png_images(html: str) -> int:
+    """Every ``img`` is an embedded PNG or JPEG no larger than it is shown (feature maps at their
+    native size may be smaller: the browser enlarges them); every input image embedded once as a
+    CSS class decodes as JPEG. Returns the number of ``img`` tags."""
     imgs = _tags(html, "img")
     assert html.count("<img") == len(imgs)
     for attrs in imgs:
         src = attrs.get("src", "")
-        assert src.startswith("data:image/png;base64,"), src[:60]
+        assert src.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")), src[:60]
         data = base64.b64decode(src.split(",", 1)[1], validate=True)
-        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff"
         with Image.open(io.BytesIO(data)) as image:
             image.verify()
         with Image.open(io.BytesIO(data)) as image:
-            assert image.size == (int(attrs["width"]), int(attrs["height"]))
+            assert image.width <= int(attrs["width"]) and image.height <= int(attrs["height"])
+            assert image.width * int(attrs["height"]) == pytest.approx(image.height * int(attrs["width"]), rel=0.05)
+    for uri in re.findall(r'url\("(data:[^"]+)"\)', html):
+        assert uri.startswith("data:image/jpeg;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1], validate=True))) as image:
+            image.verify()
     return len(imgs)
+
+
+def _panel_count(n_pairs: int, n_layers: int, n_channels: int = N_CHANNELS) -> int:
+    """``img`` tags of the example pairs: two Canny edge maps per pair, and per layer and side the
+    energy overlay and the top channels (the inputs are CSS backgrounds, embedded once)."""
+    return n_pairs * (2 + n_layers * 2 * (1 + n_channels))
 
 
 # -- the report ------------------------------------------------------------------------------------
@@ -117,8 +131,11 @@ def test_report_makes_no_network_request(html, big_html):
 
 
 def test_every_image_is_an_embedded_png(html):
-    # 2 pairs: 2 Canny figures + 2 x 3 feature-map figures, plus curves and image statistics
-    assert _check_png_images(html) == 2 + 2 * 3 + 2
+    # 2 pairs x 3 layers of panels, plus the two charts (curves and image statistics)
+    assert _check_png_images(html) == _panel_count(2, 3) + 2
+    # each of the 4 input images is embedded once and shown by the Canny grid, the pair header and
+    # each layer's energy overlay
+    assert len(re.findall(r'url\("data:image/jpeg', html)) == 4
 
 
 def test_user_strings_are_escaped(html):
@@ -199,7 +216,7 @@ def test_report_with_missing_values():
                                                 noise_floor=None, n=0)
     fake.image_stats["brightness"]["effect_size"] = nan
     html = render_report(fake)
-    assert _check_png_images(html) == 1 + 3 + 2
+    assert _check_png_images(html) == _panel_count(1, 3) + 2
     rows = _section(html, "image-stats").split("<tr")
     assert "brightness" in rows[-1]  # no effect size: sorted last
     assert "no CI" in _section(html, "curves") and "nonfinite" in _section(html, "layer-stats")
@@ -217,7 +234,7 @@ def test_report_size_for_five_pairs_and_five_layers(big_html):
     size = len(big_html.encode("utf-8"))
     print(f"\nreport size, 5 pairs x 5 layers at 512x512: {size / 1e6:.2f} MB")
     assert size < SIZE_LIMIT
-    assert _check_png_images(big_html) == 5 + 5 * 5 + 2
+    assert _check_png_images(big_html) == _panel_count(5, 5) + 2
 
 
 def test_save_report_writes_atomically(tmp_path):

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from gapviz._errors import GapvizError
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    """Progress bars on stderr unless --quiet, and only when stderr is a terminal."""
-    return not args.quiet and sys.stderr.isatty()
+def _progress(args: argparse.Namespace) -> bool | None:
+    """Progress bars: off with --quiet, on with --progress (even in a pipe), else only on a terminal."""
+    if args.quiet:
+        return False
+    return True if getattr(args, "progress", False) else None
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
@@ -37,6 +39,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenes(args: argparse.Namespace) -> int:
+    from gapviz._progress import resolve_progress
     from gapviz.scenes import write_scenes
 
     written = write_scenes(
@@ -47,7 +50,7 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
         size=args.size,
         overrides=args.set or [],
         pair_with=args.pair_with,
-        progress=_progress(args),
+        progress=resolve_progress(_progress(args)),
     )
     print(written)
     return 0
@@ -77,7 +80,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise GapvizError(f"unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}")
         layers = list(PRESETS[args.preset])
     inputs = [args.real, args.synth, *masks.values()]
-    outputs = [args.out] + ([args.json] if args.json else [])
+    outputs = [args.out] + ([args.json] if args.json else []) + ([args.pairs_csv] if args.pairs_csv else [])
     check_output_paths(outputs, inputs)
     result = compare(
         args.model,
@@ -97,16 +100,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
         result = replace(result, parameters={**result.parameters, "command": command})
-    result.save_report(args.out)
+    result.save_report(args.out, progress=_progress(args))
     if args.json:
         result.to_json(args.json)
+    if args.pairs_csv:
+        result.pairs.to_csv(args.pairs_csv)
     if not args.quiet:
         print(repr(result))
         if args.camera:
             from gapviz.recommend._renderer import format_settings
 
             print(format_settings(result.recommendations))
-    print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else ""))
+    print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else "")
+          + (f"\npairs: {os.path.abspath(args.pairs_csv)}" if args.pairs_csv else ""))
     return 0
 
 
@@ -177,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
     p.add_argument("--camera", metavar="JSON", help="camera profile: say the recommendations in the renderer's "
                    "settings (Blender or Unreal) on the cards and in the JSON")  # fmt: skip
+    p.add_argument("--pairs-csv", metavar="PATH", help="also write the per-pair values of every statistic as CSV")
+    p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
@@ -185,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="rendered image side in pixels (default 512)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first scene (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
     p.set_defaults(func=_cmd_demo)
 
     return parser

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz._progress import NoBar, progress_bar
 from gapviz._threads import yield_to_model
 from gapviz.result import ExamplePair, FeatureExample, GapResult, LayerResult
 
@@ -131,7 +132,7 @@ def compare(
     n_boot: int = 1000,
     sample_cap: int = 500,
     workers: int = 2,
-    progress: bool = True,
+    progress: bool | None = None,
     safe_mode: bool = True,
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
@@ -176,8 +177,9 @@ def compare(
         Pairs kept (a seeded uniform sample) for CKA and KID.
     workers : int
         Decoder threads.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : bool or None
+        Progress bar: True forces it on, False off; None (default) shows it in Jupyter (tqdm's
+        notebook widget) and on a terminal, not in pipes or CI (`gapviz._progress`).
     safe_mode : bool
         Refuse model files with Lambda layers (they run code stored in the file).
     recommendations : bool
@@ -349,11 +351,13 @@ def compare(
         if recommendations:
             recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
 
+    pair_table = _pair_table(acc, pairset)
+    thumbnails, thumbnail_notes = _thumbnails(pairset, pair_table, recs)
     data = pairset.to_dict()
     data.update(
         n_pairs=int(acc.n_pairs) if paired else 0,
         skipped=[*data["skipped"], *stream.skipped],
-        notes=list(stream.notes),
+        notes=[*stream.notes, *thumbnail_notes],
         masks=stream.mask_counts,
         analysis_size=list(stream.analysis_size),
         model_size=list(model_size),
@@ -398,7 +402,53 @@ def compare(
         environment=_environment(),
         examples=tuple(kept),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pairs=pair_table,
+        thumbnails=thumbnails,
     )
+
+
+#: pairs per recommendation that the report lists as furthest from their partner, with thumbnails
+FURTHEST_PAIRS = 3
+#: longer side of those thumbnails, in pixels
+THUMBNAIL_SIZE = 128
+
+
+def _pair_table(acc: Any, pairset: Any) -> Any:
+    """`GapResult.pairs`: the accumulator's per-pair scalars with each pair's source files."""
+    from gapviz.pairs import PairTable
+
+    ids, columns = acc.pair_columns()
+    paths = {p.stem: (_ref_path(p.real) or "", _ref_path(p.synth) or "") for p in pairset.pairs}
+    return PairTable.from_accumulator(ids, columns, paths=paths if pairset.paired else None)
+
+
+def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> tuple[dict, list[str]]:
+    """Small images of the pairs furthest from their partner, read again from their sources, and a
+    note for each pair whose files could not be read again (the report then lists it without)."""
+    from gapviz import inputs
+    from gapviz.pairs import furthest_pairs
+
+    wanted = {row["pair"] for item in furthest_pairs(table, recs, k=FURTHEST_PAIRS) for row in item["rows"]}
+    by_stem = {p.stem: p for p in pairset.pairs}
+    out, notes = {}, []
+    for stem in sorted(wanted):
+        pair = by_stem.get(stem)
+        if pair is None:
+            continue
+        images = []
+        for side, ref in (("real", pair.real), ("synth", pair.synth)):
+            try:
+                image = pairset.arrays[side][ref] if isinstance(ref, (int, np.integer)) else inputs.decode_image(ref)
+            except (GapvizError, OSError) as exc:  # changed since the pass: the numbers stand
+                notes.append(f"no thumbnail for pair {stem!r}: {side} image could not be read again ({exc})")
+                break
+            image = np.clip(np.asarray(image, np.float32), 0, 255).astype(np.uint8)
+            h, w = image.shape[:2]
+            scale = THUMBNAIL_SIZE / max(h, w)
+            images.append(inputs.resize_image(image, (max(1, round(h * scale)), max(1, round(w * scale)))))
+        if len(images) == 2:
+            out[stem] = tuple(images)
+    return out, notes
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)
@@ -578,17 +628,9 @@ def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
     )
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+class _NoBar(NoBar):
+    pass
 
 
-def _progress(total: int, enabled: bool, unit: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, desc="gapviz", file=sys.stderr, disable=not sys.stderr.isatty())
+def _progress(total: int, enabled: bool | None, unit: str):
+    return progress_bar(total, progress=enabled, unit=unit, desc="gapviz")

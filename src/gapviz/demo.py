@@ -78,7 +78,8 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     return rows
 
 
-def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, seed: int = 0, progress: bool = True) -> str:
+def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, seed: int = 0,
+             progress: bool | None = None) -> str:
     """Render field/dataset1 pairs, compare them with the demo model, and close the loop.
 
     Parameters
@@ -91,8 +92,8 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
         Rendered image side in pixels.
     seed : int
         Seed of the first scene.
-    progress : bool
-        Progress bars on stderr.
+    progress : bool or None
+        Progress bars: True on, False off, None (default) in Jupyter and on a terminal only.
 
     Returns
     -------
@@ -104,6 +105,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     >>> from gapviz.demo import run_demo
     >>> print(run_demo("/tmp/gapviz-demo", n=12))  # doctest: +SKIP
     """
+    from gapviz._progress import resolve_progress
     from gapviz.assets import demo_model
     from gapviz.comparison import compare
     from gapviz.scenes import write_scenes
@@ -111,6 +113,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     if n < 4:
         raise GapvizError(f"the demo needs at least 4 pairs, got n={n}")
     out = Path(out)
+    progress = resolve_progress(progress)
     _prepare(out)
     t0 = time.perf_counter()
     write_scenes(out / "scenes", preset="field", pair_with="dataset1", n=n, seed=seed, size=size, progress=progress)
@@ -119,8 +122,9 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
     before = compare(model, real, out / "scenes" / "synth" / "images",
                      masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress)  # fmt: skip
-    before.save_report(out / "report.html")
+    before.save_report(out / "report.html", progress=progress)
     before.to_json(out / "report.json")
+    before.pairs.to_csv(out / "pairs.csv")
 
     adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if r.get("suggested") is not None}
     lines = [f"report: {(out / 'report.html').resolve()}", repr(before)]
@@ -131,7 +135,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     write_scenes(out / "adjusted", preset="dataset1", n=n, seed=seed, size=size, overrides=overrides, progress=progress)
     after = compare(model, real, out / "adjusted" / "images", masks={"synth": out / "adjusted" / "masks"},
                     seed=seed, progress=progress)  # fmt: skip
-    after.save_report(out / "report-adjusted.html", before=before)
+    after.save_report(out / "report-adjusted.html", before=before, progress=progress)
     after.to_json(out / "report-adjusted.json")
     rows = loop_summary(list(before.recommendations), before.image_stats, after.image_stats)
     lines.append(f"re-rendered dataset1 with {', '.join(overrides)}")

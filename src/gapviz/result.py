@@ -129,6 +129,12 @@ class GapResult:
         Images, masks, edge maps and feature maps of the example pairs (not in the JSON).
     created : str
         ISO timestamp of the run (excluded from equality checks of numbers).
+    pairs : gapviz.pairs.PairTable or None
+        Per-pair values of every image statistic and per-layer scalar (not in the JSON; write
+        them with ``pairs.to_csv(path)`` or load them with ``pairs.to_pandas()``).
+    thumbnails : dict
+        ``{pair: (real, synth)}`` small uint8 images of the pairs the report lists as furthest
+        from their partner (`gapviz.pairs.furthest_pairs`); not in the JSON.
     """
 
     model: dict
@@ -142,6 +148,8 @@ class GapResult:
     environment: dict
     examples: tuple = field(default=(), repr=False)
     created: str = ""
+    pairs: Any = field(default=None, repr=False, compare=False)
+    thumbnails: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -171,7 +179,10 @@ class GapResult:
         return text
 
     def save_report(self, path: str | os.PathLike, **kwargs: Any) -> str:
-        """Write the self-contained HTML report to ``path`` (atomically) and return the path."""
+        """Write the self-contained HTML report to ``path`` (atomically) and return the path.
+
+        ``kwargs`` go to `gapviz.report.render_report` (``title``, ``before``, ``dpi``, ``progress``).
+        """
         from gapviz.report import render_report
 
         html = render_report(self, **kwargs)

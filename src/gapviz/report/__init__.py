@@ -1,8 +1,15 @@
 """The HTML report of a `GapResult`: one self-contained file, and a compact Jupyter summary.
 
-The report draws only what the result holds; it never recomputes a statistic. Figures come from
-:mod:`gapviz.plots` and are embedded as base64 PNG data URIs, the CSS is inline, and there is no
-script and no external request, so the file opens offline and can be mailed around. Templates are
+The report draws only what the result holds; it never recomputes a statistic. The two charts come
+from :mod:`gapviz.plots` as PNG; the image panels (inputs, Canny edges, feature maps, thumbnails)
+are drawn with numpy and PIL by :mod:`gapviz.report._panels`: photos as JPEG at the size shown,
+each embedded once as a CSS class that every panel showing it reuses, feature maps as PNG at their
+native resolution. Everything is a base64 data URI, the CSS is inline, and there is no script and
+no external request, so the file opens offline and can be mailed around.
+
+A section is a template plus a context entry: ``report.html`` includes the section's template
+(e.g. ``{% include "_furthest.html" %}``) and `_view` puts the section's data under one key of
+``r`` (e.g. ``r.furthest``), and ``sections`` lists it in the navigation. Templates are
 Jinja2 files shipped in ``gapviz/report/templates`` and rendered with autoescape on: every file
 name, layer name and path from the user is escaped.
 """
@@ -13,10 +20,14 @@ import base64
 import io
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from gapviz._progress import NoBar as _NoBar
 from gapviz.report._renderer import renderer_card, renderer_script
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -347,10 +358,56 @@ def _summary_line(result: GapResult) -> str:
     return " · ".join(parts)
 
 
-def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
-          figures: bool) -> dict:
-    from gapviz import __version__
+def _example_view(pair: Any, index: int) -> dict:
+    """One example pair's panels (`gapviz.report._panels`) and the sizes the template lays out."""
     from gapviz.plots import short_layer_name
+    from gapviz.report import _panels
+
+    h, w = (np.asarray(pair.real_image).shape[:2] or (1, 1))
+    scale = _panels.PHOTO / max(h, w)
+    cell = _panels.CELL / max(h, w)
+    return {
+        "stem": str(pair.stem),
+        "real_path": str(pair.real_path or "array input"),
+        "synth_path": str(pair.synth_path or "array input"),
+        **_panels.pair_panels(pair, index),
+        "photo_w": round(w * scale), "photo_h": round(h * scale),
+        "cell_w": round(w * cell), "cell_h": round(h * cell),
+        "features": [{"layer": feat.layer, "short": short_layer_name(feat.layer), **_panels.layer_panels(feat)}
+                     for feat in pair.features],
+    }
+
+
+def _furthest_view(result: GapResult) -> list[dict]:
+    """Per recommended knob, the pairs furthest from their partner (`gapviz.pairs.furthest_pairs`),
+    with the thumbnails `compare` kept (each embedded once, even when several knobs list a pair)."""
+    from gapviz.pairs import furthest_pairs
+    from gapviz.report import _panels
+
+    thumbs: dict[str, dict] = {}
+    out = []
+    for item in furthest_pairs(result.pairs, result.recommendations, k=3):
+        rows = []
+        for row in item["rows"]:
+            pair = row["pair"]
+            entry = {"pair": pair, "real": format_number(row["real"]), "synth": format_number(row["synth"]),
+                     "diff": format_number(row["diff"]), "thumb": None}
+            images = (result.thumbnails or {}).get(pair)
+            if images is not None:
+                key = f"gv-th-{len(thumbs)}" if pair not in thumbs else thumbs[pair]["key"]
+                if pair not in thumbs:
+                    real, synth = (_panels.photo(im, _panels.THUMB) for im in images)
+                    thumbs[pair] = {"key": key, "w": real["width"], "h": real["height"]}
+                    entry["css"] = {f"{key}-real": real, f"{key}-synth": synth}
+                entry["thumb"] = thumbs[pair]
+            rows.append(entry)
+        out.append({"knob": item["knob"], "statistic": item["statistic"], "layer": item["layer"] or "", "rows": rows})
+    return out
+
+
+def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
+          figures: bool, bar: Any = None) -> dict:
+    from gapviz import __version__
 
     recs = [_recommendation(r) for r in result.recommendations]
     view: dict[str, Any] = {
@@ -374,9 +431,18 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
 
     from gapviz import plots
 
+    bar = bar or _NoBar()
+    # the panels (numpy + PIL encoders, which release the GIL) are drawn in threads while
+    # matplotlib draws the two charts here
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="gapviz-report")
+    jobs = [pool.submit(_example_view, pair, i) for i, pair in enumerate(result.examples)]
+    pool.shutdown(wait=False)
     layers = result.layers
     view["curves"] = fig(plots.plot_layer_curves(result, width=10.5),
                          "background ratio, edge sharpness and CKA across layers", chart=True) if layers else None
+    bar.update(1)
     view["decay"] = [_stat_row(k, v) for k, v in result.decay.items()]
 
     paired_rows, set_rows = [], []
@@ -401,24 +467,23 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["image_rows"] = image_rows
     view["image_fig"] = fig(plots.plot_image_stats(result, width=10.5), "image statistics as effect sizes",
                             chart=True) if image_rows else None
+    bar.update(1)
     view["canny"] = {k: _pretty(v) for k, v in (result.canny or {}).items()}
     view["canny_rows"] = [r for r in image_rows if r["name"].startswith("canny")]
 
-    examples = []
-    for i, pair in enumerate(result.examples):
-        stem = str(pair.stem)
-        examples.append({
-            "stem": stem,
-            "real_path": str(pair.real_path or "array input"),
-            "synth_path": str(pair.synth_path or "array input"),
-            "canny": fig(plots.plot_canny(result, example=i), f"Canny edges of pair {stem}"),
-            "features": [
-                {"layer": feat.layer, "short": short_layer_name(feat.layer),
-                 "figure": fig(plots.plot_feature_maps(result, example=i, layer=j, width=12.2),
-                               f"feature maps of pair {stem} at {feat.layer}")}
-                for j, feat in enumerate(pair.features)
-            ],
-        })
+    examples, image_classes = [], {}
+    for job, pair in zip(jobs, result.examples, strict=True):
+        ex = job.result()
+        image_classes.update(ex.pop("css"))
+        examples.append(ex)
+        bar.update(1 + len(pair.features))
+    view["furthest"] = _furthest_view(result)
+    view["has_pairs"] = result.pairs is not None and len(result.pairs) > 0
+    for item in view["furthest"]:
+        for row in item["rows"]:
+            image_classes.update(row.pop("css", {}))
+    view["image_classes"] = image_classes
+    view["canny_caption"] = plots._canny_caption(result)
     view["examples"] = examples
 
     data = result.data
@@ -441,7 +506,7 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["before_created"] = before.created if before is not None else None
     view["before_summary"] = _summary_line(before) if before is not None else None
 
-    sections = [("summary", "Summary"), ("recommendations", "Recommendations")]
+    sections = [("summary", "Summary"), ("recommendations", "Recommendations"), ("furthest-pairs", "Pairs to check")]
     if before is not None:
         sections.append(("before-after", "Before / after"))
     sections += [("curves", "Across layers"), ("canny", "Canny baseline"), ("features", "Feature maps"),
@@ -470,7 +535,7 @@ def _environment() -> jinja2.Environment:
 
 # -- public --------------------------------------------------------------------------------------
 def render_report(result: GapResult, *, title: str | None = None, before: GapResult | None = None,
-                  dpi: float = 80) -> str:
+                  dpi: float = 80, progress: bool | None = False) -> str:
     """The self-contained HTML report of a comparison.
 
     Sections: summary, recommendations with their evidence, (before/after), curves across
@@ -488,7 +553,11 @@ def render_report(result: GapResult, *, title: str | None = None, before: GapRes
         the gap |mean synth - mean real| of each recommended knob's main statistic (its first evidence item) before
         and after.
     dpi : float, optional
-        Resolution of the embedded figures; lower gives a smaller file.
+        Resolution of the two embedded charts; lower gives a smaller file. Image panels are
+        stored at the size they are shown (photos as JPEG, feature maps as PNG at native size).
+    progress : bool or None, default False
+        A progress bar over the figures and panels: True on, False off, None where the user
+        sees it (Jupyter, a terminal; see `gapviz._progress`).
 
     Returns
     -------
@@ -501,8 +570,14 @@ def render_report(result: GapResult, *, title: str | None = None, before: GapRes
     >>> html = render_report(result, title="shackles, run 3")  # doctest: +SKIP
     >>> result.save_report("report.html")  # the same, written atomically  # doctest: +SKIP
     """
-    view = _view(result, title=title, before=before, dpi=dpi, figures=True)
-    return _environment().get_template("report.html").render(r=view)
+    from gapviz._progress import progress_bar
+
+    steps = 3 + sum(1 + len(pair.features) for pair in result.examples)
+    with progress_bar(steps, progress=progress, unit="figure", desc="report") as bar:
+        view = _view(result, title=title, before=before, dpi=dpi, figures=True, bar=bar)
+        html = _environment().get_template("report.html").render(r=view)
+        bar.update(1)
+    return html
 
 
 def render_summary(result: GapResult) -> str:

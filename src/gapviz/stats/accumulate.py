@@ -371,6 +371,35 @@ class PairAccumulator:
             return {k: (r_cols[k][ir], s_cols[k][is_]) for k in r_cols if k in s_cols}
         return {k: (r_cols[k], s_cols[k]) for k in r_cols if k in s_cols}
 
+    def pair_columns(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Every per-pair scalar held, one row per id (sorted), for :class:`gapviz.pairs.PairTable`.
+
+        Returns
+        -------
+        ids : np.ndarray
+            The sorted union of the ids of every section and side.
+        columns : dict of str to np.ndarray
+            ``"{key}.real"``, ``"{key}.synth"`` for image statistics, ``"{key}"`` for pair
+            statistics (edge agreement), ``"{layer}/{key}.real"`` and ``.synth`` for the layer
+            scalars; NaN where an id has no value (unpaired ids have one side only). The values
+            are the ones already held for the bootstrap, so this adds one float64 per id and
+            column, built once at the end of a pass.
+        """
+        parts = [i for chunks in self._chunks.values() for i, _ in chunks]
+        union = np.unique(_concat_ids(parts)) if parts else np.zeros(0, np.int64)
+        columns: dict[str, np.ndarray] = {}
+        for section, prefix in [(_IMAGE, "")] + [(("layer", name), f"{name}/") for name in self.layers]:
+            for side in ("real", "synth", "pair"):
+                ids, values = self._column(section, side)
+                if not ids.size:
+                    continue
+                where = np.searchsorted(union, ids)
+                for key, v in values.items():
+                    col = np.full(union.size, np.nan)
+                    col[where] = v
+                    columns[prefix + key + ("" if side == "pair" else f".{side}")] = col
+        return union, columns
+
     @property
     def n_pairs(self) -> int:
         """Distinct pair ids seen so far, over all sections and sides."""
