@@ -175,7 +175,9 @@ def physical_settings(
     light = float(settings["lighting"])
     cast = float(settings["color"])
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 4096:
-        raise GapvizError(f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}")
+        raise GapvizError(
+            f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}"
+        )
     width = FILTER_WIDTH_PER_SIGMA * math.hypot(BASE_FILTER_SIGMA, softness)
     return {
         "use_dof": focus > 0,
@@ -329,7 +331,12 @@ def render_requests(
     python = blender_python()
     threads = int(threads or min(os.cpu_count() or 1, 4))
     bg_px = int(math.ceil(2 * rig["backdrop_margin"] * size))
-    backdrop_m = rig["backdrop_margin"] * rig["background_distance_m"] * rig["sensor_width_mm"] / rig["focal_length_mm"]
+    backdrop_m = (
+        rig["backdrop_margin"]
+        * rig["background_distance_m"]
+        * rig["sensor_width_mm"]
+        / rig["focal_length_mm"]
+    )
     rig_json = {**rig, "backdrop_width_m": backdrop_m}
     with tempfile.TemporaryDirectory(prefix="gapviz-blender-") as tmp:
         folder = Path(tmp)
@@ -386,10 +393,68 @@ def render_requests(
             image.setflags(write=False)
             mask.setflags(write=False)
             index.setflags(write=False)
-            scenes.append(BlenderScene(image, mask, wear, int(req.seed), req.preset, dict(req.settings), content, index))
+            scenes.append(
+                BlenderScene(image, mask, wear, int(req.seed), req.preset, dict(req.settings), content, index)
+            )
     seconds = list(result["seconds"])
     if not seconds:
         seconds = [wall]
     return scenes, seconds
 
 
+#: which knob each Blender property realises (for reports of what a recommendation changes)
+PROPERTY_KNOB = {
+    "camera.data.dof.use_dof": "camera_focus",
+    "camera.data.dof.aperture_fstop": "camera_focus",
+    "camera.data.dof.focus_distance": "camera_focus",
+    "scene.cycles.filter_width": "resolution",
+    "world.node_tree.nodes['Background'].inputs['Strength']": "lighting",
+    "sun.data.energy": "lighting",
+    "scene.view_settings.exposure": "exposure",
+    "light and backdrop colour (linear RGB gains)": "color",
+    "compositor grain sigma (8-bit levels)": "sensor_noise",
+    "scene.render.image_settings.quality (JPEG)": "compression",
+    "material style": "texture",
+    "scene.cycles.samples": "",
+}
+
+
+def blender_properties(phys: Mapping[str, Any], rig: Mapping[str, float] = RIG) -> dict[str, Any]:
+    """`physical_settings` output as Blender property paths and values (``None`` = off / not used)."""
+    return {
+        "camera.data.dof.use_dof": bool(phys["use_dof"]),
+        "camera.data.dof.aperture_fstop": None if phys["fstop"] is None else round(float(phys["fstop"]), 3),
+        "camera.data.dof.focus_distance": rig["focus_distance_m"] if phys["use_dof"] else None,
+        "scene.cycles.filter_width": round(float(phys["filter_width_px"]), 3),
+        "world.node_tree.nodes['Background'].inputs['Strength']": round(float(phys["world_strength"]), 3),
+        "sun.data.energy": round(float(phys["sun_strength"]), 3),
+        "scene.view_settings.exposure": round(float(phys["exposure_ev"]), 3),
+        "light and backdrop colour (linear RGB gains)": [round(float(g), 4) for g in phys["tint_rgb"]],
+        "compositor grain sigma (8-bit levels)": round(float(phys["grain_sigma"]), 3),
+        "scene.render.image_settings.quality (JPEG)": int(phys["jpeg_quality"]) or None,
+        "material style": phys["texture"],
+        "scene.cycles.samples": int(phys["samples"]),
+    }
+
+
+def camera_profile(size: int, phys: Mapping[str, Any] | None = None, rig: Mapping[str, float] = RIG) -> dict:
+    """The scene camera as a camera profile (engine, lens, sensor, distances, render width, settings)."""
+    profile: dict[str, Any] = {
+        "engine": "blender",
+        "focal_length_mm": rig["focal_length_mm"],
+        "sensor_width_mm": rig["sensor_width_mm"],
+        "focus_distance_m": rig["focus_distance_m"],
+        "background_distance_m": rig["background_distance_m"],
+        "image_width_px": int(size),
+        "resolution_percentage": 100,
+    }
+    if phys is not None:
+        profile.update(
+            {
+                "fstop": None if phys["fstop"] is None else round(float(phys["fstop"]), 3),
+                "samples": int(phys["samples"]),
+                "exposure_ev": float(phys["exposure_ev"]),
+                "filter_width": round(float(phys["filter_width_px"]), 3),
+            }
+        )
+    return profile

@@ -417,7 +417,9 @@ def _jpeg(image: np.ndarray, quality: int, path: str) -> np.ndarray:
     h, w = image.shape[:2]
     img = bpy.data.images.new("export", w, h, alpha=False)
     try:
-        rgba = np.concatenate([image[::-1].astype(np.float32) / 255.0, np.ones((h, w, 1), np.float32)], axis=2)
+        rgba = np.concatenate(
+            [image[::-1].astype(np.float32) / 255.0, np.ones((h, w, 1), np.float32)], axis=2
+        )
         img.pixels.foreach_set(rgba.ravel())
         img.file_format = "JPEG"
         img.save(filepath=path, quality=quality)
