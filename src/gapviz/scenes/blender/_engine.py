@@ -81,6 +81,12 @@ def _install_hint(checked: Sequence[str]) -> str:
     )
 
 
+def _repo_root() -> Path | None:
+    """The source tree gapviz runs from (editable install or ``PYTHONPATH=src``), if any."""
+    repo = Path(__file__).resolve().parents[4]
+    return repo if (repo / "pyproject.toml").exists() else None
+
+
 def blender_python() -> str:
     """The Python interpreter the Blender engine runs.
 
@@ -98,8 +104,8 @@ def blender_python() -> str:
             raise BlenderNotFoundError(f"{ENV_VAR}={env!r} is not an executable file; " + _install_hint([]))
         return env
     candidates = [Path.cwd() / VENV / "bin" / "python"]
-    repo = Path(__file__).resolve().parents[4]
-    if (repo / "pyproject.toml").exists():
+    repo = _repo_root()
+    if repo is not None:
         candidates.append(repo / VENV / "bin" / "python")
     for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
@@ -302,12 +308,16 @@ class BlenderScene(Scene):
 
 @dataclass(frozen=True)
 class BlenderRequest:
-    """One scene to render: seed, preset name, resolved knob settings, optional wear override."""
+    """One scene to render: seed, preset name, resolved knob settings, optional wear and samples.
+
+    ``samples`` (Cycles samples per pixel) overrides the job's for this scene.
+    """
 
     seed: int
     preset: str
     settings: Mapping[str, Any]
     wear: float | None = None
+    samples: int | None = None
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -350,7 +360,9 @@ def render_requests(
                 backgrounds[key] = (str(path), content)
             bg_path, content = backgrounds[key]
             geo = pose(req.seed, size, wear=req.wear, rig=rig)
-            phys = physical_settings(req.settings, size, samples=samples, rig=rig)
+            phys = physical_settings(
+                req.settings, size, samples=samples if req.samples is None else req.samples, rig=rig
+            )
             phys["sun_direction"] = _sun_direction(geo.light_theta)
             stem = f"scene{k:05d}"
             items.append(
