@@ -334,8 +334,22 @@ def render_requests(
     samples: int = DEFAULT_SAMPLES,
     threads: int | None = None,
     rig: Mapping[str, float] = RIG,
-) -> tuple[list, list[float]]:
-    """Render scenes in one Blender process; returns the `Scene` objects and seconds per scene."""
+) -> tuple[list, dict[str, Any]]:
+    """Render scenes in one Blender process.
+
+    Returns
+    -------
+    (list of BlenderScene, dict)
+        The scenes, in the order of ``requests``, and the timing: ``seconds`` and ``cpu_seconds``
+        per scene inside Blender, ``wall`` for the whole process (start-up and bpy import included).
+
+    Raises
+    ------
+    BlenderNotFoundError
+        Without a Python that has bpy.
+    GapvizError
+        For bad settings, or when the Blender process fails (with its last error line).
+    """
     from gapviz.scenes._background import make_background
 
     python = blender_python()
@@ -408,10 +422,11 @@ def render_requests(
             scenes.append(
                 BlenderScene(image, mask, wear, int(req.seed), req.preset, dict(req.settings), content, index)
             )
-    seconds = list(result["seconds"])
-    if not seconds:
-        seconds = [wall]
-    return scenes, seconds
+    return scenes, {
+        "seconds": list(result["seconds"]),
+        "cpu_seconds": list(result["cpu_seconds"]),
+        "wall": wall,
+    }
 
 
 #: which knob each Blender property realises (for reports of what a recommendation changes)

@@ -12,7 +12,7 @@ JPEG quality, texture style, samples) and the path of the backdrop photo. For ea
 worker writes ``<stem>.image.npy`` ((H, W, 3) uint8, top row first), ``<stem>.index.npy`` ((H, W)
 uint8 object-index pass of the render: 0 backdrop, 1 and 2 the links) and ``<stem>.mask.npy`` ((H, W)
 bool, the object-index pass of a one-sample pinhole render at the pixel centres) into the job's
-folder, and finally ``result.json`` with the seconds each scene took.
+folder, and finally ``result.json`` with the wall and CPU seconds each scene took.
 """
 
 from __future__ import annotations
@@ -432,13 +432,14 @@ def main(argv: list[str]) -> int:
     with open(argv[1]) as fh:
         job = json.load(fh)
     stage = _Stage(job)
-    seconds = []
+    seconds, cpu_seconds = [], []
     for item in job["scenes"]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         stage.render(item)
         seconds.append(time.perf_counter() - t0)
+        cpu_seconds.append(time.process_time() - c0)
     with open(os.path.join(job["folder"], "result.json"), "w") as fh:
-        json.dump({"seconds": seconds, "blender": bpy.app.version_string}, fh)
+        json.dump({"seconds": seconds, "cpu_seconds": cpu_seconds, "blender": bpy.app.version_string}, fh)
     return 0
 
 
