@@ -94,9 +94,11 @@ def test_unknown_engine_is_refused():
 
 
 def test_thin_lens_round_trip_and_hand_computed_case():
-    # f = 50 mm, S = 0.6 m, D = 4 m, 36 mm sensor, 128 px: a 3 px sigma is a 12 px disc = 3.375 mm,
-    # N = 50^2 * 3400 / (550 * 4000 * 3.375) = 1.1448
-    assert fstop_for_sigma(3.0, 128) == pytest.approx(2500 * 3400 / (550 * 4000 * 3.375), rel=1e-12)
+    # f = 100 mm, S = 1.2 m, D = 8 m, 36 mm sensor, 128 px: a 3 px sigma is a 12 px disc = 3.375 mm,
+    # N = f^2 (D - S) / ((S - f) D c) = 100^2 * 6800 / (1100 * 8000 * 3.375) = 2.2896
+    assert fstop_for_sigma(3.0, 128) == pytest.approx(100**2 * 6800 / (1100 * 8000 * 3.375), rel=1e-12)
+    rig = {"focal_length_mm": 50.0, "sensor_width_mm": 36.0, "focus_distance_m": 0.6, "background_distance_m": 4.0}
+    assert fstop_for_sigma(3.0, 128, rig) == pytest.approx(50**2 * 3400 / (550 * 4000 * 3.375), rel=1e-12)
     for sigma in (0.5, 2.0, 7.0):
         assert sigma_for_fstop(fstop_for_sigma(sigma, 200), 200) == pytest.approx(sigma)
 
@@ -157,7 +159,7 @@ def test_scene_has_both_links_the_label_and_the_2d_pose(batch):
     assert base.wear == flat.wear and base.background_content == flat.background_content == "clutter"
     # the same pose in both engines (up to perspective)
     iou = np.logical_and(base.mask, flat.mask).sum() / np.logical_or(base.mask, flat.mask).sum()
-    assert iou > 0.6, iou
+    assert iou > 0.7, iou
 
 
 @needs_bpy

@@ -41,14 +41,15 @@ VENV = ".venv-blender"
 #: Cycles samples per pixel when the caller gives none
 DEFAULT_SAMPLES = 16
 
-#: The camera rig of every Blender scene: a 50 mm lens on a full-frame sensor, focused on the links'
-#: contact 0.6 m away, the photo backdrop 4 m away. The links are scaled so that they fill the
-#: same share of the frame as in the 2D scenes.
+#: The camera rig of every Blender scene: a 100 mm lens on a full-frame sensor, focused on the links'
+#: contact 1.2 m away (a 0.43 m wide view there), the photo backdrop 8 m away. The links are scaled
+#: so that they fill the same share of the frame as in the 2D scenes; the long lens keeps their
+#: perspective mild.
 RIG: Mapping[str, float] = {
-    "focal_length_mm": 50.0,
+    "focal_length_mm": 100.0,
     "sensor_width_mm": 36.0,
-    "focus_distance_m": 0.6,
-    "background_distance_m": 4.0,
+    "focus_distance_m": 1.2,
+    "background_distance_m": 8.0,
     "backdrop_margin": 1.3,  # backdrop width / field of view at its distance (room for the blur disc)
 }
 
@@ -123,7 +124,7 @@ def fstop_for_sigma(sigma_px: float, size: int, rig: Mapping[str, float] = RIG) 
     Examples
     --------
     >>> round(fstop_for_sigma(3.0, 128), 3)
-    1.145
+    2.29
     """
     f = rig["focal_length_mm"]
     s = rig["focus_distance_m"] * 1000.0
@@ -174,7 +175,7 @@ def physical_settings(
     >>> from gapviz.scenes import resolve_settings
     >>> phys = physical_settings(resolve_settings("field"), 128)
     >>> phys["use_dof"], round(phys["fstop"], 2), round(phys["filter_width_px"], 2), phys["jpeg_quality"]
-    (True, 1.14, 3.49, 80)
+    (True, 2.29, 3.49, 80)
     """
     focus = float(settings["camera_focus"])
     softness = float(settings["resolution"])

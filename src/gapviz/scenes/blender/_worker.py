@@ -23,9 +23,13 @@ import os
 import sys
 import time
 
-import bpy
 import numpy as np
-from mathutils import Vector
+
+try:
+    import bpy
+    from mathutils import Vector
+except ImportError:  # importable without bpy (gapviz's module scans); `main` then fails on the import
+    bpy = Vector = None
 
 _RING = 24  # vertices around the wire
 _STEEL = (0.70, 0.71, 0.74, 1.0)
@@ -429,6 +433,8 @@ def _jpeg(image: np.ndarray, quality: int, path: str) -> np.ndarray:
 
 
 def main(argv: list[str]) -> int:
+    import bpy  # noqa: F401 - without bpy: "No module named 'bpy'", which gapviz reports as how to install it
+
     with open(argv[1]) as fh:
         job = json.load(fh)
     stage = _Stage(job)
