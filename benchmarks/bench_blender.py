@@ -46,6 +46,38 @@ def noise_table(args: argparse.Namespace) -> None:
         print(f"  {count:>3} samples: {statistics.median(sigmas):.2f}")
 
 
+def agreement(args: argparse.Namespace) -> None:
+    import cv2
+    import numpy as np
+
+    from gapviz.scenes import render_scene
+
+    d1 = resolve_settings("dataset1")
+    seeds = range(args.n)
+    requests = [BlenderRequest(s, "dataset1", d1) for s in seeds]
+    requests += [BlenderRequest(s, "dataset1", {**d1, "camera_focus": 3.0}) for s in seeds]
+    scenes, _ = render_requests(requests, args.size, samples=args.samples, threads=args.threads)
+    ious, kept = [], []
+    for k, seed in enumerate(seeds):
+        flat = render_scene(seed, preset="dataset1", size=args.size)
+        sharp, blurred = scenes[k], scenes[k + args.n]
+        ious.append(float((sharp.mask & flat.mask).sum() / (sharp.mask | flat.mask).sum()))
+        far = cv2.dilate(sharp.mask.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
+        lap = [
+            cv2.Laplacian(cv2.cvtColor(s.image, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F)[far].var()
+            for s in (sharp, blurred)
+        ]
+        kept.append(float(lap[1] / lap[0]))
+    print(f"{args.n} dataset1 seeds at {args.size} px")
+    print(
+        f"  IoU Blender mask vs 2D mask: {min(ious):.2f}-{max(ious):.2f}, median {statistics.median(ious):.2f}"
+    )
+    print(
+        f"  backdrop Laplacian variance kept at camera_focus=3: {min(kept):.2f}-{max(kept):.2f}, "
+        f"median {statistics.median(kept):.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8, help="pairs (default 8)")
@@ -53,9 +85,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--noise", action="store_true", help="noise sigma against Cycles samples instead")
+    parser.add_argument(
+        "--agreement", action="store_true", help="2D/3D mask IoU and depth-of-field effect instead"
+    )
     args = parser.parse_args()
     if args.noise:
         noise_table(args)
+        return
+    if args.agreement:
+        agreement(args)
         return
     requests = []
     for seed in range(args.n):

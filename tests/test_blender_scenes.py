@@ -211,3 +211,26 @@ def test_write_scenes_cli_pairs(tmp_path):
     real = cv2.imread(str(out / "real" / "masks" / "scene_000000.png"), cv2.IMREAD_GRAYSCALE)
     synth = cv2.imread(str(out / "synth" / "masks" / "scene_000000.png"), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(real, synth) and set(np.unique(real)) == {0, 255}
+
+
+def test_demo_records_the_blender_settings_it_applies(tmp_path):
+    import json
+
+    from gapviz.scenes.blender._demo import renderer_settings_lines
+
+    adjust = {"camera_focus": 3.0, "exposure": -0.3, "compression": 80}
+    lines = renderer_settings_lines(tmp_path, adjust, 128, None)
+    record = json.loads((tmp_path / "renderer-settings.json").read_text())
+    assert record["after"]["camera.data.dof.aperture_fstop"] == pytest.approx(fstop_for_sigma(3.0, 128), abs=1e-3)
+    assert record["before"]["camera.data.dof.use_dof"] is False
+    assert record["after"]["scene.view_settings.exposure"] == -0.3
+    assert set(record["changed"]) == {
+        "camera.data.dof.use_dof",
+        "camera.data.dof.aperture_fstop",
+        "camera.data.dof.focus_distance",
+        "scene.view_settings.exposure",
+        "scene.render.image_settings.quality (JPEG)",
+    }
+    assert any("aperture_fstop: off -> 2.29 (camera_focus=3.0)" in line for line in lines)
+    camera = json.loads((tmp_path / "camera.json").read_text())
+    assert camera["engine"] == "blender" and camera["image_width_px"] == 128 and camera["focal_length_mm"] == 100
