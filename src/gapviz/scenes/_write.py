@@ -166,6 +166,10 @@ def write_scenes(
         raise GapvizError(f"n must be a positive integer number of scenes, got {n!r}")
     seed, size = _check_seed(seed), _check_size(size)
     engine = _check_engine(engine)
+    if engine == "2d" and samples is not None:
+        raise GapvizError(
+            "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
+        )
     paired = pair_with is not None
     sides = _split_overrides(overrides, paired)
     # validate everything before anything is written
