@@ -97,7 +97,12 @@ def test_thin_lens_round_trip_and_hand_computed_case():
     # f = 100 mm, S = 1.2 m, D = 8 m, 36 mm sensor, 128 px: a 3 px sigma is a 12 px disc = 3.375 mm,
     # N = f^2 (D - S) / ((S - f) D c) = 100^2 * 6800 / (1100 * 8000 * 3.375) = 2.2896
     assert fstop_for_sigma(3.0, 128) == pytest.approx(100**2 * 6800 / (1100 * 8000 * 3.375), rel=1e-12)
-    rig = {"focal_length_mm": 50.0, "sensor_width_mm": 36.0, "focus_distance_m": 0.6, "background_distance_m": 4.0}
+    rig = {
+        "focal_length_mm": 50.0,
+        "sensor_width_mm": 36.0,
+        "focus_distance_m": 0.6,
+        "background_distance_m": 4.0,
+    }
     assert fstop_for_sigma(3.0, 128, rig) == pytest.approx(50**2 * 3400 / (550 * 4000 * 3.375), rel=1e-12)
     for sigma in (0.5, 2.0, 7.0):
         assert sigma_for_fstop(fstop_for_sigma(sigma, 200), 200) == pytest.approx(sigma)
@@ -132,9 +137,10 @@ def batch():
         BlenderRequest(SEED, "dataset1", d1, samples=2),
         BlenderRequest(SEED, "dataset1", d1, samples=64),
         BlenderRequest(SEED + 1, "field", resolve_settings("field")),
+        BlenderRequest(SEED, "dataset1", {**d1, "exposure": -1.0, "color": 0.5}),
     ]
     scenes, seconds = render_requests(requests, SIZE, samples=16, threads=2)
-    return dict(zip(["base", "dof", "few", "many", "field"], scenes, strict=True)), seconds
+    return dict(zip(["base", "dof", "few", "many", "field", "graded"], scenes, strict=True)), seconds
 
 
 @needs_bpy
@@ -188,7 +194,12 @@ def test_fewer_samples_raise_noise(batch):
     scenes, _ = batch
     inside = cv2.erode(scenes["base"].mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     sigma = {
-        k: np.mean([_noise_sigma(np.ascontiguousarray(scenes[k].image[..., c], np.float32), inside) for c in range(3)])
+        k: np.mean(
+            [
+                _noise_sigma(np.ascontiguousarray(scenes[k].image[..., c], np.float32), inside)
+                for c in range(3)
+            ]
+        )
         for k in ("few", "base", "many")
     }
     assert sigma["few"] > sigma["base"] > sigma["many"], sigma
@@ -221,7 +232,9 @@ def test_demo_records_the_blender_settings_it_applies(tmp_path):
     adjust = {"camera_focus": 3.0, "exposure": -0.3, "compression": 80}
     lines = renderer_settings_lines(tmp_path, adjust, 128, None)
     record = json.loads((tmp_path / "renderer-settings.json").read_text())
-    assert record["after"]["camera.data.dof.aperture_fstop"] == pytest.approx(fstop_for_sigma(3.0, 128), abs=1e-3)
+    assert record["after"]["camera.data.dof.aperture_fstop"] == pytest.approx(
+        fstop_for_sigma(3.0, 128), abs=1e-3
+    )
     assert record["before"]["camera.data.dof.use_dof"] is False
     assert record["after"]["scene.view_settings.exposure"] == -0.3
     assert set(record["changed"]) == {
@@ -233,4 +246,29 @@ def test_demo_records_the_blender_settings_it_applies(tmp_path):
     }
     assert any("aperture_fstop: off -> 2.29 (camera_focus=3.0)" in line for line in lines)
     camera = json.loads((tmp_path / "camera.json").read_text())
-    assert camera["engine"] == "blender" and camera["image_width_px"] == 128 and camera["focal_length_mm"] == 100
+    assert (
+        camera["engine"] == "blender" and camera["image_width_px"] == 128 and camera["focal_length_mm"] == 100
+    )
+
+
+def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    v = v / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(v: np.ndarray) -> np.ndarray:
+    v = np.clip(v, 0.0, 1.0)
+    return 255.0 * np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
+
+
+@needs_bpy
+def test_exposure_and_colour_are_exact_linear_gains_on_the_backdrop(batch):
+    # the backdrop is an emitting photo and the graded scene shares every sample position with the
+    # base one, so away from the links -1 EV and the colour cast are exact gains in linear light
+    scenes, _ = batch
+    far = _background(scenes["base"].mask, margin=6)
+    gains = np.array([1 + 0.3 * 0.5, 1 + 0.03 * 0.5, 1 - 0.3 * 0.5]) * 2.0**-1
+    expected = _linear_to_srgb(_srgb_to_linear(scenes["base"].image.astype(np.float64)) * gains)
+    error = np.abs(expected - scenes["graded"].image)[far]
+    assert far.sum() > 1000
+    assert np.percentile(error, 99) <= 1.0 and error.max() <= 2.0, (np.percentile(error, 99), error.max())
