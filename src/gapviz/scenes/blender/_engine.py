@@ -62,8 +62,8 @@ FILTER_WIDTH_PER_SIGMA = 4.0
 BASE_FILTER_SIGMA = 0.35
 MAX_FILTER_WIDTH = 10.0  # Cycles' hard maximum
 #: world (ambient) and sun strengths at lighting = 1 and 0
-WORLD_STRENGTH = 1.0
-SUN_STRENGTH = 4.0
+WORLD_STRENGTH = 0.25
+SUN_STRENGTH = 1.2
 SHADOW_LEVEL = 0.3  # world light left at lighting = 0, as the 2D scenes' sky fill
 _SAMPLES_PER_LINK = 192  # centre-line points per link (24 vertices each around the wire)
 _WORKER = Path(__file__).with_name("_worker.py")
@@ -153,8 +153,9 @@ def physical_settings(
     * ``resolution`` (whole-image Gaussian sigma, px): Cycles' Gaussian pixel filter,
       ``cycles.filter_width`` = 4 sqrt(0.35^2 + sigma^2), capped at Blender's maximum of 10 px
       (sigma 2.5 px).
-    * ``lighting`` (share of the light from the world): world strength 0.3 + 0.7 lighting, sun
-      strength 4 (1 - lighting), the sun from the scene seed's light direction; 1 = uniform world light.
+    * ``lighting`` (share of the light from the world): world strength 0.25 (0.3 + 0.7 lighting),
+      sun strength 1.2 (1 - lighting), the sun from the scene seed's light direction; 1 = world
+      light only (uniform ambient), 0 = the sun and 30 % of the world light.
     * ``exposure`` (EV): ``view_settings.exposure`` (Standard view transform).
     * ``color`` (white-balance cast c): the colour of every light and of the backdrop photo's emission,
       linear RGB gains 1 + 0.3c, 1 + 0.03c, 1 - 0.3c (the 2D scenes' white-balance gains).
