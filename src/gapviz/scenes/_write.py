@@ -170,6 +170,10 @@ def write_scenes(
         raise GapvizError(
             "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
         )
+    if engine == "blender":
+        from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, check_samples
+
+        samples = check_samples(DEFAULT_SAMPLES if samples is None else samples)
     paired = pair_with is not None
     sides = _split_overrides(overrides, paired)
     # validate everything before anything is written
@@ -203,9 +207,6 @@ def write_scenes(
     else:
         header = ["stem", "wear", "seed", "preset", "background_content", *knob_names]
     if engine == "blender":
-        from gapviz.scenes.blender import DEFAULT_SAMPLES
-
-        samples = DEFAULT_SAMPLES if samples is None else samples
         header += ["engine", "samples"]
     rows = []
     rendered = _blender_batches(range(seed, seed + n), preset, pair_with, sides, size, engine, samples)

@@ -138,6 +138,15 @@ def sigma_for_fstop(fstop: float, size: int, rig: Mapping[str, float] = RIG) -> 
     return fstop_for_sigma(1.0, size, rig) / fstop
 
 
+def check_samples(samples: Any) -> int:
+    """``samples`` as an int, or `GapvizError` unless it is a Cycles sample count in [1, 4096]."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 4096:
+        raise GapvizError(
+            f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}"
+        )
+    return int(samples)
+
+
 def physical_settings(
     settings: Mapping[str, Any], size: int, *, samples: int = DEFAULT_SAMPLES, rig: Mapping[str, float] = RIG
 ) -> dict[str, Any]:
@@ -182,10 +191,7 @@ def physical_settings(
     softness = float(settings["resolution"])
     light = float(settings["lighting"])
     cast = float(settings["color"])
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 4096:
-        raise GapvizError(
-            f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}"
-        )
+    check_samples(samples)
     width = FILTER_WIDTH_PER_SIGMA * math.hypot(BASE_FILTER_SIGMA, softness)
     return {
         "use_dof": focus > 0,
