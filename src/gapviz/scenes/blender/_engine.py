@@ -473,7 +473,11 @@ def blender_properties(phys: Mapping[str, Any], rig: Mapping[str, float] = RIG) 
 
 
 def camera_profile(size: int, phys: Mapping[str, Any] | None = None, rig: Mapping[str, float] = RIG) -> dict:
-    """The scene camera as a camera profile (engine, lens, sensor, distances, render width, settings)."""
+    """The scene camera as a camera profile (engine, lens, sensor, distances, render width, settings).
+
+    The fields of the camera-profile JSON that renderer-settings recommendations read; ``fstop`` is
+    None when depth of field is off.
+    """
     profile: dict[str, Any] = {
         "engine": "blender",
         "focal_length_mm": rig["focal_length_mm"],
@@ -489,7 +493,6 @@ def camera_profile(size: int, phys: Mapping[str, Any] | None = None, rig: Mappin
                 "fstop": None if phys["fstop"] is None else round(float(phys["fstop"]), 3),
                 "samples": int(phys["samples"]),
                 "exposure_ev": float(phys["exposure_ev"]),
-                "filter_width": round(float(phys["filter_width_px"]), 3),
             }
         )
     return profile
