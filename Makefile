@@ -3,16 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Blender engine's own environment: bpy 4.5 (CPython 3.11 wheels only) needs numpy<2, TensorFlow numpy>=2.
+BLENDER_VENV := .venv-blender
+BLENDER_BASE_PYTHON ?= $(shell command -v python3.11 || echo python3)
+BLENDER_STAMP := $(BLENDER_VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-# Blender (bpy 4.5 LTS, CPython 3.11 wheels) needs numpy < 2, so it gets its own venv; the tests find it
-# through $GAPVIZ_BLENDER_PYTHON or here, and skip the Blender checks (saying why) when it is missing.
-BLENDER_PYTHON ?= $(shell command -v python3.11 || echo python3)
-BLENDER_VENV := .venv-blender
-BLENDER_STAMP := $(BLENDER_VENV)/.installed
-
-.PHONY: install test demo lint bench clean blender-venv
+.PHONY: install blender test demo demo-blender lint bench clean
 
 install: $(STAMP)
 
@@ -22,18 +20,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-blender-venv: $(BLENDER_STAMP)
+blender: $(BLENDER_STAMP)
 
 $(BLENDER_STAMP):
-	@test -x $(BLENDER_VENV)/bin/python || $(BLENDER_PYTHON) -m venv $(BLENDER_VENV)
-	@if $(BLENDER_VENV)/bin/python -m pip install --quiet 'bpy==4.5.*'; then touch $(BLENDER_STAMP); \
-	else echo "warning: bpy 4.5 could not be installed into $(BLENDER_VENV) (it needs CPython 3.11); the Blender tests will be skipped"; fi
+	test -x $(BLENDER_VENV)/bin/python || $(BLENDER_BASE_PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install --quiet 'bpy==4.5.*'
+	touch $(BLENDER_STAMP)
 
-test: install blender-venv
+test: install blender
 	$(BIN)/python -m pytest -q tests
 
 demo: install
 	$(BIN)/gapviz demo --out demo-output
+
+demo-blender: install blender
+	$(BIN)/gapviz demo --engine blender --out demo-output-blender
 
 lint: install
 	$(BIN)/ruff check src tests scripts benchmarks
@@ -42,4 +43,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_compare.py
 
 clean:
-	rm -rf $(VENV) $(BLENDER_VENV) demo-output build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(BLENDER_VENV) demo-output demo-output-blender build *.egg-info src/*.egg-info

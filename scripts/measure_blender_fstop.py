@@ -11,7 +11,7 @@ background blur and f-number against the thin-lens truth.
 
 Blender runs in a subprocess: bpy 4.5 needs numpy < 2, gapviz's environment has numpy 2. The
 interpreter is ``$GAPVIZ_BLENDER_PYTHON``, else ``.venv-blender/bin/python`` in the repository
-(``make blender-venv``).
+(``make blender``).
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "brick", "gravel", "grass"
 
 
 def blender_python() -> str | None:
-    """The interpreter with ``bpy``: ``$GAPVIZ_BLENDER_PYTHON``, else ``.venv-blender/bin/python``; None if neither runs."""
-    for candidate in (os.environ.get("GAPVIZ_BLENDER_PYTHON"), str(ROOT / ".venv-blender" / "bin" / "python")):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    """The interpreter with ``bpy``, found as the Blender engine finds it; None if there is none."""
+    from gapviz.scenes.blender._engine import BlenderNotFoundError
+    from gapviz.scenes.blender._engine import blender_python as find
+
+    try:
+        return find()
+    except BlenderNotFoundError:
+        return None
 
 
 def make_backdrops(folder: Path, n: int, *, side: int = 384, seed: int = 0) -> list[Path]:
@@ -207,7 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     python = blender_python()
     if python is None:
-        sys.exit("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender-venv`")
+        sys.exit("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender`")
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     python = measure_blender_fstop.blender_python()
     if python is None:
-        sys.exit("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender-venv`")
+        sys.exit("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender`")
     import cv2
 
     from gapviz import stats

@@ -6,7 +6,7 @@
    matching camera profile, recommends the shallower f-stop within 20 %.
 
 Skipped, with the reason, when no Python with bpy is found ($GAPVIZ_BLENDER_PYTHON, then
-.venv-blender/bin/python; `make blender-venv` creates the latter).
+.venv-blender/bin/python; `make blender` creates the latter).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from gapviz.recommend._renderer import with_renderer_settings  # noqa: E402
 def blender():
     python = measure_blender_fstop.blender_python()
     if python is None:
-        pytest.skip("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender-venv` (bpy 4.5 needs "
+        pytest.skip("no Python with bpy: set GAPVIZ_BLENDER_PYTHON or run `make blender` (bpy 4.5 needs "
                     "numpy < 2, so it cannot live in gapviz's environment)")  # fmt: skip
     probe = subprocess.run([python, "-c", "import bpy"], capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:

@@ -51,6 +51,8 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
         overrides=args.set or [],
         pair_with=args.pair_with,
         progress=resolve_progress(_progress(args)),
+        engine=args.engine,
+        samples=args.samples,
     )
     print(written)
     return 0
@@ -119,7 +121,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gapviz.demo import run_demo
 
-    summary = run_demo(args.out, n=args.n, size=args.size, seed=args.seed, progress=_progress(args))
+    size = args.size if args.size is not None else (128 if args.engine == "blender" else 512)
+    summary = run_demo(args.out, n=args.n, size=size, seed=args.seed, progress=_progress(args), engine=args.engine,
+                       samples=args.samples)  # fmt: skip
     print(summary)
     return 0
 
@@ -160,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also render the same scenes under PRESET: OUT/real (--preset) and OUT/synth (PRESET)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--engine", default="2d", choices=["2d", "blender"],
+                   help="2d compositor (default) or blender: Cycles in a Python with bpy (make blender)")
+    p.add_argument("--samples", type=int, metavar="N", help="Cycles samples per pixel with --engine blender (default 16)")
     p.set_defaults(func=_cmd_scenes)
 
     p = sub.add_parser("report", help="compare real and synthetic images through a model and write the HTML report")
@@ -190,10 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
     p.add_argument("--out", default="gapviz-demo", help="output folder (default gapviz-demo)")
     p.add_argument("--n", type=int, default=24, help="pairs to render (default 24)")
-    p.add_argument("--size", type=int, default=512, help="rendered image side in pixels (default 512)")
+    p.add_argument("--size", type=int, default=None,
+                   help="rendered image side in pixels (default 512; 128 with --engine blender)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first scene (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
+    p.add_argument("--engine", default="2d", choices=["2d", "blender"],
+                   help="2d compositor (default) or blender: render and re-render with Cycles (make blender)")
+    p.add_argument("--samples", type=int, metavar="N", help="Cycles samples per pixel with --engine blender (default 16)")
     p.set_defaults(func=_cmd_demo)
 
     return parser

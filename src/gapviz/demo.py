@@ -78,8 +78,16 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     return rows
 
 
-def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, seed: int = 0,
-             progress: bool | None = None) -> str:
+def run_demo(
+    out: str | Path = "gapviz-demo",
+    *,
+    n: int = 24,
+    size: int = 512,
+    seed: int = 0,
+    progress: bool | None = None,
+    engine: str = "2d",
+    samples: int | None = None,
+) -> str:
     """Render field/dataset1 pairs, compare them with the demo model, and close the loop.
 
     Parameters
@@ -94,6 +102,14 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
         Seed of the first scene.
     progress : bool or None
         Progress bars: True on, False off, None (default) in Jupyter and on a terminal only.
+    engine : str
+        ``"2d"`` (the compositor) or ``"blender"``: the pairs and the re-render come from Cycles, the
+        suggested amounts are applied as Blender settings (`gapviz.scenes.blender.physical_settings`:
+        f-stop, pixel filter, light strengths, exposure, illuminant tint, grain, JPEG quality), and
+        ``camera.json`` (the scene's own camera) and ``renderer-settings.json`` (the settings before
+        and after) are written next to the reports.
+    samples : int, optional
+        Cycles samples per pixel for ``engine="blender"`` (default 16).
 
     Returns
     -------
@@ -116,7 +132,10 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     progress = resolve_progress(progress)
     _prepare(out)
     t0 = time.perf_counter()
-    write_scenes(out / "scenes", preset="field", pair_with="dataset1", n=n, seed=seed, size=size, progress=progress)
+    render = {"engine": engine, "samples": samples} if engine != "2d" else {}
+    write_scenes(out / "scenes", preset="field", pair_with="dataset1", n=n, seed=seed, size=size, progress=progress,
+                 **render)  # fmt: skip
+    t_render = time.perf_counter() - t0
     real = out / "scenes" / "real" / "images"
     model = demo_model()
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
@@ -132,7 +151,12 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
         lines.append("no recommendation with a calibrated amount; nothing to re-render")
         return "\n".join(lines)
     overrides = [f"{k}={v}" for k, v in adjust.items()]
-    write_scenes(out / "adjusted", preset="dataset1", n=n, seed=seed, size=size, overrides=overrides, progress=progress)
+    if engine == "blender":
+        from gapviz.scenes.blender._demo import renderer_settings_lines
+
+        lines += renderer_settings_lines(out, adjust, size, samples)
+    write_scenes(out / "adjusted", preset="dataset1", n=n, seed=seed, size=size, overrides=overrides, progress=progress,
+                 **render)  # fmt: skip
     after = compare(model, real, out / "adjusted" / "images", masks={"synth": out / "adjusted" / "masks"},
                     seed=seed, progress=progress)  # fmt: skip
     after.save_report(out / "report-adjusted.html", before=before, progress=progress)
@@ -143,6 +167,11 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     for row in rows:
         rem = row["remaining"]
         rem_text = "n/a" if rem is None or not math.isfinite(rem) else f"{100 * rem:.0f} % of the gap remains"
+        if engine != "2d":
+            gaps = "  ".join("   n/a" if g is None else f"{g:9.4g}" for g in (row["gap_before"], row["gap_after"]))
+            rem_text = f"gap before/after {gaps}  {rem_text}"
         lines.append(f"  {row['knob']:<13} {row['statistic']:<28} {rem_text}")
+    if engine != "2d":
+        lines.append(f"rendered {2 * n} {engine} scenes in {t_render:.0f} s ({t_render / (2 * n):.2f} s per scene)")
     lines.append(f"done in {time.perf_counter() - t0:.0f} s")
     return "\n".join(lines)

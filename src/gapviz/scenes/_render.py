@@ -105,6 +105,23 @@ def _check_wear(wear: Any) -> float | None:
     return value
 
 
+#: rendering engines: the 2D compositor of this module, or Cycles via `gapviz.scenes.blender`
+ENGINES = ("2d", "blender")
+
+
+def _check_engine(engine: Any) -> str:
+    if engine not in ENGINES:
+        raise GapvizError(f"unknown engine {engine!r}; expected one of {', '.join(map(repr, ENGINES))}")
+    return engine
+
+
+def _blender(requests: list, size: int, samples: int | None) -> list:
+    from gapviz.scenes.blender import DEFAULT_SAMPLES, render_requests
+
+    scenes, _ = render_requests(requests, size, samples=DEFAULT_SAMPLES if samples is None else samples)
+    return scenes
+
+
 def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
     t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
     return t * t * (3 - 2 * t)
@@ -306,6 +323,8 @@ def render_scene(
     preset: str = "dataset1",
     size: int = 512,
     wear: float | None = None,
+    engine: str = "2d",
+    samples: int | None = None,
 ) -> Scene:
     """Render one scene of two interlocked chain links.
 
@@ -324,6 +343,11 @@ def render_scene(
         every size (knob values in px are taken at this size).
     wear : float, optional
         Wear label in percent (0-95) instead of the seed's own; the pose stays the same.
+    engine : str, default "2d"
+        ``"2d"``: this module's compositor. ``"blender"``: the same seed, pose, wear, background and
+        knobs in a 3D scene rendered by Cycles (`gapviz.scenes.blender`; needs a Python with bpy).
+    samples : int, optional
+        Cycles samples per pixel for ``engine="blender"`` (default 16); ignored by the 2D engine.
 
     Returns
     -------
@@ -344,6 +368,10 @@ def render_scene(
     """
     seed, size, wear = _check_seed(seed), _check_size(size), _check_wear(wear)
     resolved = resolve_settings(preset, settings)
+    if _check_engine(engine) == "blender":
+        from gapviz.scenes.blender import BlenderRequest
+
+        return _blender([BlenderRequest(seed, preset, resolved, wear)], size, samples)[0]
     geo = build_geometry(seed, size, wear=wear)
     return _render(geo, seed, size, preset, resolved, {})
 
@@ -357,6 +385,8 @@ def render_pair(
     real_overrides: Mapping[str, Any] | Iterable[str] | None = None,
     synth_overrides: Mapping[str, Any] | Iterable[str] | None = None,
     wear: float | None = None,
+    engine: str = "2d",
+    samples: int | None = None,
 ) -> tuple[Scene, Scene]:
     """Render one scene under two presets: a true real/synthetic pair.
 
@@ -375,6 +405,10 @@ def render_pair(
         Knob overrides for each side.
     wear : float, optional
         Wear label in percent (0-95) instead of the seed's own.
+    engine : str, default "2d"
+        ``"2d"`` or ``"blender"`` (see `render_scene`).
+    samples : int, optional
+        Cycles samples per pixel for ``engine="blender"``.
 
     Returns
     -------
@@ -392,6 +426,15 @@ def render_pair(
     seed, size, wear = _check_seed(seed), _check_size(size), _check_wear(wear)
     real_settings = resolve_settings(real, real_overrides)
     synth_settings = resolve_settings(synth, synth_overrides)
+    if _check_engine(engine) == "blender":
+        from gapviz.scenes.blender import BlenderRequest
+
+        pair = [
+            BlenderRequest(seed, real, real_settings, wear),
+            BlenderRequest(seed, synth, synth_settings, wear),
+        ]
+        first, second = _blender(pair, size, samples)
+        return first, second
     geo = build_geometry(seed, size, wear=wear)
     cache: dict = {}
     return (

@@ -15,7 +15,7 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.scenes._knobs import KNOBS, override_items, parse_overrides, resolve_settings
-from gapviz.scenes._render import _check_seed, _check_size, render_pair, render_scene
+from gapviz.scenes._render import _check_engine, _check_seed, _check_size, render_pair, render_scene
 
 _SIDES = ("real", "synth")
 
@@ -59,6 +59,40 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+#: scenes per Blender process in `write_scenes` (each process costs about a second to start)
+BLENDER_BATCH = 32
+
+
+def _blender_batches(seeds, preset, pair_with, sides, size, engine, samples):
+    """For ``engine="blender"``: a generator of ``(real, synth or None)`` per seed, rendered in batches.
+
+    None for the 2D engine (it renders each scene when the loop reaches it).
+    """
+    if engine != "blender":
+        return None
+    from gapviz.scenes.blender import BlenderRequest
+    from gapviz.scenes.blender import render_requests as render_blender
+
+    real_settings = resolve_settings(preset, sides["real"])
+    synth_settings = resolve_settings(pair_with, sides["synth"]) if pair_with is not None else None
+
+    def batches():
+        seeds_list = list(seeds)
+        for start in range(0, len(seeds_list), BLENDER_BATCH):
+            chunk = seeds_list[start : start + BLENDER_BATCH]
+            requests = []
+            for s in chunk:
+                requests.append(BlenderRequest(s, preset, real_settings))
+                if synth_settings is not None:
+                    requests.append(BlenderRequest(s, pair_with, synth_settings))
+            scenes, _ = render_blender(requests, size, samples=samples)
+            step = 2 if synth_settings is not None else 1
+            for k in range(len(chunk)):
+                yield scenes[k * step], scenes[k * step + 1] if step == 2 else None
+
+    return batches()
+
+
 def write_scenes(
     out: str | os.PathLike,
     *,
@@ -69,6 +103,8 @@ def write_scenes(
     overrides: Iterable[str] | Mapping[str, Any] | None = None,
     pair_with: str | None = None,
     progress: bool = False,
+    engine: str = "2d",
+    samples: int | None = None,
 ) -> str:
     """Render ``n`` scenes (seeds ``seed`` .. ``seed + n - 1``) and write them under ``out``.
 
@@ -98,6 +134,12 @@ def write_scenes(
         Second preset (the "synthetic" side); renders a true real/synthetic pair per seed.
     progress : bool, default False
         Show a tqdm progress bar on stderr.
+    engine : str, default "2d"
+        ``"2d"`` (the compositor) or ``"blender"`` (Cycles, `gapviz.scenes.blender`; scenes are
+        rendered in batches of `BLENDER_BATCH` by one Blender process each). With ``"blender"``,
+        ``labels.csv`` gains ``engine`` and ``samples`` columns.
+    samples : int, optional
+        Cycles samples per pixel for ``engine="blender"`` (default 16).
 
     Returns
     -------
@@ -123,6 +165,15 @@ def write_scenes(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise GapvizError(f"n must be a positive integer number of scenes, got {n!r}")
     seed, size = _check_seed(seed), _check_size(size)
+    engine = _check_engine(engine)
+    if engine == "2d" and samples is not None:
+        raise GapvizError(
+            "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
+        )
+    if engine == "blender":
+        from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, check_samples
+
+        samples = check_samples(DEFAULT_SAMPLES if samples is None else samples)
     paired = pair_with is not None
     sides = _split_overrides(overrides, paired)
     # validate everything before anything is written
@@ -155,13 +206,24 @@ def write_scenes(
         header += [f"real_{k}" for k in knob_names] + [f"synth_{k}" for k in knob_names]
     else:
         header = ["stem", "wear", "seed", "preset", "background_content", *knob_names]
+    if engine == "blender":
+        header += ["engine", "samples"]
     rows = []
+    rendered = _blender_batches(range(seed, seed + n), preset, pair_with, sides, size, engine, samples)
     for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress):
         stem = f"scene_{s:06d}"
         if paired:
-            real, synth = render_pair(
-                s, preset, pair_with, size=size, real_overrides=sides["real"], synth_overrides=sides["synth"]
-            )
+            if rendered is not None:
+                real, synth = next(rendered)
+            else:
+                real, synth = render_pair(
+                    s,
+                    preset,
+                    pair_with,
+                    size=size,
+                    real_overrides=sides["real"],
+                    synth_overrides=sides["synth"],
+                )
             for side, scene in zip(_SIDES, (real, synth), strict=True):
                 _atomic_write(root / side / "images" / f"{stem}.png", _png(scene.image))
                 _atomic_write(root / side / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
@@ -169,14 +231,20 @@ def write_scenes(
                 [stem, _fmt(real.wear), s, preset, pair_with, real.background_content]
                 + [_fmt(real.settings[k]) for k in knob_names]
                 + [_fmt(synth.settings[k]) for k in knob_names]
+                + ([engine, samples] if engine == "blender" else [])
             )
         else:
-            scene = render_scene(s, real_settings, preset=preset, size=size)
+            scene = (
+                next(rendered)[0]
+                if rendered is not None
+                else render_scene(s, real_settings, preset=preset, size=size)
+            )
             _atomic_write(root / "images" / f"{stem}.png", _png(scene.image))
             _atomic_write(root / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
             rows.append(
                 [stem, _fmt(scene.wear), s, preset, scene.background_content]
                 + [_fmt(scene.settings[k]) for k in knob_names]
+                + ([engine, samples] if engine == "blender" else [])
             )
 
     text = io.StringIO()
