@@ -227,7 +227,8 @@ def test_write_scenes_cli_pairs(tmp_path):
 def test_demo_records_the_blender_settings_it_applies(tmp_path):
     import json
 
-    from gapviz.scenes.blender._demo import renderer_settings_lines
+    from gapviz.recommend._camera import load_camera
+    from gapviz.scenes.blender._demo import renderer_settings_lines, write_camera
 
     adjust = {"camera_focus": 3.0, "exposure": -0.3, "compression": 80}
     lines = renderer_settings_lines(tmp_path, adjust, 128, None)
@@ -245,7 +246,8 @@ def test_demo_records_the_blender_settings_it_applies(tmp_path):
         "scene.render.image_settings.quality (JPEG)",
     }
     assert any("aperture_fstop: off -> 2.29 (camera_focus=3.0)" in line for line in lines)
-    camera = json.loads((tmp_path / "camera.json").read_text())
+    camera = json.loads(write_camera(tmp_path, 128, None).read_text())
+    assert load_camera(tmp_path / "camera.json").engine == "blender"
     assert (
         camera["engine"] == "blender" and camera["image_width_px"] == 128 and camera["focal_length_mm"] == 100
     )

@@ -138,9 +138,15 @@ def run_demo(
     t_render = time.perf_counter() - t0
     real = out / "scenes" / "real" / "images"
     model = demo_model()
+    camera = None
+    if engine == "blender":  # the scene's own camera, so the cards say the amounts in Blender's settings
+        from gapviz.scenes.blender._demo import write_camera
+
+        camera = write_camera(out, size, samples)
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
     before = compare(model, real, out / "scenes" / "synth" / "images",
-                     masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress)  # fmt: skip
+                     masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress,
+                     camera=camera)  # fmt: skip
     before.save_report(out / "report.html", progress=progress)
     before.to_json(out / "report.json")
     before.pairs.to_csv(out / "pairs.csv")
