@@ -129,6 +129,13 @@ class GapResult:
         Images, masks, edge maps and feature maps of the example pairs (not in the JSON).
     created : str
         ISO timestamp of the run (excluded from equality checks of numbers).
+    model_impact : dict
+        What each gap does to the model (`gapviz.impact`): prediction impact of the recommended
+        amounts, estimated real-domain error with labels, attribution on the background. Empty
+        when not measured.
+    attribution_examples : tuple of dict
+        ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}`` gradient-times-activation maps
+        of the first example pairs (not in the JSON).
     """
 
     model: dict
@@ -142,6 +149,8 @@ class GapResult:
     environment: dict
     examples: tuple = field(default=(), repr=False)
     created: str = ""
+    model_impact: dict = field(default_factory=dict)
+    attribution_examples: tuple = field(default=(), repr=False)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -161,6 +170,8 @@ class GapResult:
             "parameters": self.parameters,
             "environment": self.environment,
         }
+        if self.model_impact:
+            out["model_impact"] = self.model_impact
         return _jsonable(out)
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int = 2) -> str:
