@@ -28,7 +28,6 @@ Everything here runs after the pass on the kept sample; `compare` calls `measure
 from __future__ import annotations
 
 import csv
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -412,16 +411,16 @@ def attribution_maps(model: Any, targets: Sequence[Any], x: np.ndarray) -> list[
     return out
 
 
-def background_share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def background_share(maps: np.ndarray, masks: np.ndarray, *, region: str = "background") -> np.ndarray:
     """``(N,)`` share of ``sum |M|`` on the background (masks ``(N, H, W)`` resized to the maps).
 
-    The object share is ``1 - share`` exactly; an image whose map is all zero gets NaN.
+    ``region="object"`` gives the object's share; the two sum to 1 (an all-zero map gets NaN for both).
 
     Examples
     --------
-    >>> m = np.ones((1, 4, 4)); mask = np.zeros((1, 4, 4), bool); mask[0, :2] = True
-    >>> background_share(m, mask).tolist()
-    [0.5]
+    >>> m = np.ones((1, 4, 4)); mask = np.zeros((1, 4, 4), bool); mask[0, :1] = True
+    >>> background_share(m, mask).tolist(), background_share(m, mask, region="object").tolist()
+    ([0.75], [0.25])
     """
     from gapviz.inputs import resize_mask
 
@@ -431,7 +430,7 @@ def background_share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
         obj = resize_mask(np.asarray(mask, bool), m.shape) if mask.shape != m.shape else np.asarray(mask, bool)
         total = m.sum()
         if total > 0:
-            out[i] = float(m[~obj].sum() / total)
+            out[i] = float(m[obj if region == "object" else ~obj].sum() / total)
     return out
 
 
@@ -454,7 +453,8 @@ def attribution_shares(
     -------
     (dict, list of dict)
         ``{"layers": {layer: Stat of the background share (real, synth, diff, ci95, ...) plus
-        ``background_area`` (mean background fraction of the map, real and synth)}, "pairs": n}``,
+        ``background_area`` (mean background fraction of the map) and ``object_share`` (mean share
+        on the object; real + object share = 1 per image), each for real and synth}, "pairs": n}``,
         and for the first ``keep_maps`` pairs ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}``.
     """
     from gapviz import inputs
@@ -465,6 +465,7 @@ def attribution_shares(
     n = min(int(pairs), len(sample))
     shares = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     areas = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
+    objects = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     kept: list[dict] = []
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
@@ -475,6 +476,7 @@ def attribution_shares(
             maps = attribution_maps(model, targets, x)
             for layer, m in zip(layers, maps, strict=True):
                 shares[side][layer].extend(background_share(m, mk))
+                objects[side][layer].extend(background_share(m, mk, region="object"))
                 areas[side][layer].extend(1.0 - resize_mask(mask, m.shape[1:]).mean() for mask in mk)
                 for j in range(start, min(stop, keep_maps)):
                     if len(kept) <= j:
@@ -486,6 +488,7 @@ def attribution_shares(
         stat = paired_stat(np.asarray(shares["real"][layer]), np.asarray(shares["synth"][layer]),
                            seed=derive_seed(seed, "attribution." + layer), n_boot=n_boot)  # fmt: skip
         stat["background_area"] = {side: float(np.mean(areas[side][layer])) if n else None for side in ("real", "synth")}
+        stat["object_share"] = {side: float(np.nanmean(objects[side][layer])) if n else None for side in ("real", "synth")}
         out[layer] = stat
     for pair in kept:
         pair["maps"] = {layer: tuple(v) for layer, v in pair["maps"].items()}
@@ -620,6 +623,3 @@ def measure_model_impact(
     block["notes"] = notes
     return recs, block, maps
 
-
-def _finite(x: Any) -> bool:
-    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
