@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,11 +550,9 @@ def measure_model_impact(
     ``impact_rank`` (1 = the largest mean absolute change); the list keeps its severity order.
     """
     notes: list[str] = []
-    t0 = time.perf_counter()
     predict = make_predictor(model, preprocess=preprocess, batch_size=batch_size)
     amounts = _amounts(recommendations)
     result = prediction_impact(sample, amounts, predict, model_size=model_size, seed=seed, n_boot=n_boot)
-    t_predict = time.perf_counter() - t0
     ranked = sorted(result["knobs"], key=lambda k: -(result["knobs"][k]["mean_abs_change"] or 0.0))
     rank = {k: i + 1 for i, k in enumerate(ranked)}
     recs = []
@@ -576,7 +573,6 @@ def measure_model_impact(
                      "severity_rank": next(r["severity_rank"] for r in recs if r.get("knob") == k),
                      **result["knobs"][k]} for k in ranked],  # fmt: skip
         "all": result["all"],
-        "seconds": {"predict": round(t_predict, 3)},
     }
     if not amounts:
         notes.append("no recommendation has a calibrated amount of a camera knob, so no prediction impact was measured")
@@ -594,9 +590,7 @@ def measure_model_impact(
             scales[side] = scale
             label_maps[side] = {k: v * scale for k, v in values.items()}
         if "real" in label_maps:
-            t1 = time.perf_counter()
             real_pred = predict(np.stack(sample.real_inputs))
-            block["seconds"]["predict_real"] = round(time.perf_counter() - t1, 3)
         for side, preds in (("synth", result["baseline"]), ("real", real_pred)):
             if side in label_maps and preds is not None:
                 note = _scale_note(label_maps[side], preds, side)
@@ -610,12 +604,10 @@ def measure_model_impact(
         }  # fmt: skip
     maps: list[dict] = []
     if attribution and layers:
-        t2 = time.perf_counter()
         block["attribution"], maps = attribution_shares(
             model, layers, targets, sample, preprocess=preprocess, pairs=attribution_pairs,
             batch_size=min(batch_size, 8), keep_maps=keep_maps, seed=seed, n_boot=n_boot,
         )  # fmt: skip
-        block["seconds"]["attribution"] = round(time.perf_counter() - t2, 3)
         block["attribution"]["definition"] = (
             "per layer, M = sum over channels of d(output)/d(activation) x activation; background share = "
             "sum |M| on the background / sum |M| (object mask resized to the map); object share = 1 - background share"
