@@ -78,10 +78,15 @@ def _sample(folder, n: int) -> ImpactSample:
     return sample
 
 
-def test_injected_background_blur_moves_a_sharpness_model(laplacian_model, scenes):
+@pytest.fixture(scope="module")
+def focus_result(laplacian_model, scenes):
+    return _compare(laplacian_model, scenes("inject-camera_focus", "real.camera_focus=3"), examples=1,
+                    layers=["lap", "energy"])  # fmt: skip
+
+
+def test_injected_background_blur_moves_a_sharpness_model(focus_result):
     """Real backgrounds blurred: the recommended focus amount lowers the prediction, CI clear of 0."""
-    result = _compare(laplacian_model, scenes("inject-camera_focus", "real.camera_focus=3"), examples=1,
-                      layers=["lap", "energy"])  # fmt: skip
+    result = focus_result
     recs = {r["knob"]: r for r in result.recommendations}
     focus = recs["camera_focus"]
     assert focus["suggested"] and focus["impact_rank"] == 1
@@ -198,3 +203,39 @@ def test_labels_need_a_stem_column(tmp_path):
     good.write_text("stem,wear,label\nscene_1,50,0.5\n")
     assert read_labels(good) == ({"scene_1": 0.5}, "label")
     assert read_labels(good, column="wear") == ({"scene_1": 50.0}, "wear")
+
+
+def test_report_section_draws_the_block(focus_result):
+    from dataclasses import replace
+
+    ranking = [dict(focus_result.model_impact["ranking"][0], knob="<script>x</script>")]
+    tricky = replace(focus_result, model_impact={**focus_result.model_impact, "ranking": ranking})
+    from gapviz.report import render_report
+
+    text = render_report(focus_result)
+    section = text[text.index('id="model-impact"'):text.index('id="curves"')]
+    assert "What each gap does to the model" in section and 'href="#model-impact"' in text
+    assert section.count("<img") == 1 + len(focus_result.attribution_examples)  # bar chart + one map per example
+    assert "Where the regressor looks" in section and "camera_focus" in section
+    assert "<script>x" not in render_report(tricky) and "&lt;script&gt;x" in render_report(tricky)
+
+
+def test_cli_reports_label_errors(scenes, tmp_path, laplacian_model):
+    from gapviz.cli import main
+
+    folder = scenes("inject-camera_focus", "real.camera_focus=3")
+    model = tmp_path / "lap.keras"
+    laplacian_model.save(model)
+    out, js = tmp_path / "r.html", tmp_path / "r.json"
+    code = main(["report", "--model", str(model), "--real", str(folder / "real" / "images"),
+                 "--synth", str(folder / "synth" / "images"), "--masks-real", str(folder / "real" / "masks"),
+                 "--masks-synth", str(folder / "synth" / "masks"), "--out", str(out), "--json", str(js),
+                 "--labels-synth", str(folder / "labels.csv"), "--labels-real", str(folder / "labels.csv"),
+                 "--label-scale", "0.01", "--attribution", "off", "--examples", "0", "--quiet"])  # fmt: skip
+    assert code == 0
+    import json
+
+    block = json.loads(js.read_text())["model_impact"]
+    assert {"synth_mae", "estimated_real_mae", "real_mae", "penalty_explained"} <= block["labels"].keys()
+    assert "attribution" not in block
+    assert "Estimated error on the real domain" in out.read_text()
