@@ -377,37 +377,43 @@ def label_errors(
 
 
 # -- 3. attribution ----------------------------------------------------------------------------------
-def attribution_maps(model: Any, targets: Sequence[Any], x: np.ndarray) -> list[np.ndarray]:
-    """Per target layer, ``(N, h, w)`` gradient-times-activation maps of the output (summed over channels).
+def attribution_function(model: Any, targets: Sequence[Any]) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """``maps(x)``: per target layer, ``(N, h, w)`` gradient-times-activation maps of the output.
 
-    The whole model runs once under a gradient tape with the target layers' calls recorded
-    (`gapviz.models._capture.capturing`), so nested bases and subclassed models work alike.
+    The maps are summed over channels. The whole model runs under a gradient tape with the target
+    layers' calls recorded (`gapviz.models._capture.capturing`), so nested bases and subclassed
+    models work alike; forward and backward pass are traced together into one ``tf.function``.
     """
     import tensorflow as tf
 
     from gapviz.models._capture import capturing
 
-    xt = tf.convert_to_tensor(np.asarray(x, np.float32))
-    with tf.GradientTape() as tape, capturing(targets) as store:
-        y = tf.reduce_sum(_scalar_output(model(xt, training=False)))
-        acts = []
-        for layer in targets:
-            if id(layer) not in store:
-                raise GapvizError(f"layer {layer.name!r} was not called by the model's forward pass, so its "
-                                  "attribution cannot be measured")  # fmt: skip
-            act = store[id(layer)]
-            acts.append(_first_output(act))
-    grads = tape.gradient(y, acts)
-    out = []
-    for layer, act, grad in zip(targets, acts, grads, strict=True):
-        if grad is None:
-            raise GapvizError(f"the model's output does not depend on layer {layer.name!r}, so it has no attribution; "
-                              "tap layers on the path to the output")  # fmt: skip
-        a, g = np.asarray(act, np.float64), np.asarray(grad, np.float64)
-        if a.ndim != 4:
-            raise GapvizError(f"layer {layer.name!r} gives {a.ndim}-D activations; attribution maps need (N, h, w, c)")
-        out.append((g * a).sum(axis=-1))
-    return out
+    def maps(x: Any) -> list[Any]:
+        with tf.GradientTape() as tape, capturing(targets) as store:
+            y = tf.reduce_sum(_scalar_output(model(x, training=False)))
+            missing = [layer.name for layer in targets if id(layer) not in store]
+            if missing:
+                raise GapvizError(f"layer(s) {', '.join(missing)} were not called by the model's forward pass, so "
+                                  "their attribution cannot be measured")  # fmt: skip
+            acts = [_first_output(store[id(layer)]) for layer in targets]
+        grads = tape.gradient(y, acts)
+        out = []
+        for layer, act, grad in zip(targets, acts, grads, strict=True):
+            if grad is None:
+                raise GapvizError(f"the model's output does not depend on layer {layer.name!r}, so it has no "
+                                  "attribution; tap layers on the path to the output")  # fmt: skip
+            if act.shape.rank != 4:
+                raise GapvizError(f"layer {layer.name!r} gives {act.shape.rank}-D activations; attribution maps "
+                                  "need (N, h, w, c)")  # fmt: skip
+            out.append(tf.reduce_sum(tf.cast(grad, tf.float32) * tf.cast(act, tf.float32), axis=-1))
+        return out
+
+    fn = tf.function(maps, reduce_retracing=True)
+
+    def run(x: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(m, np.float64) for m in fn(tf.convert_to_tensor(np.asarray(x, np.float32)))]
+
+    return run
 
 
 def background_share(maps: np.ndarray, masks: np.ndarray, *, region: str = "background") -> np.ndarray:
@@ -462,6 +468,7 @@ def attribution_shares(
     from gapviz.stats.inference import derive_seed
 
     n = min(int(pairs), len(sample))
+    attribution = attribution_function(model, targets)
     shares = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     areas = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     objects = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
@@ -472,7 +479,7 @@ def attribution_shares(
                                     ("synth", sample.synth_inputs, sample.synth_input_masks)):  # fmt: skip
             x = inputs.preprocess(np.stack(images[start:stop]), preprocess)
             mk = np.stack(masks[start:stop])
-            maps = attribution_maps(model, targets, x)
+            maps = attribution(x)
             for layer, m in zip(layers, maps, strict=True):
                 shares[side][layer].extend(background_share(m, mk))
                 objects[side][layer].extend(background_share(m, mk, region="object"))
