@@ -583,6 +583,10 @@ def measure_model_impact(
     }
     if not amounts:
         notes.append("no recommendation has a calibrated amount of a camera knob, so no prediction impact was measured")
+    unmeasured = [r.get("knob") for r in recommendations if r.get("knob") not in amounts]
+    if amounts and unmeasured:
+        notes.append(f"not measured (no calibrated amount, or a knob that changes the scene rather than the finished "
+                     f"image): {', '.join(map(str, unmeasured))}")  # fmt: skip
     if labels:
         real_pred = None
         scales = {}
