@@ -229,6 +229,7 @@ def prediction_impact(
         and ``excludes_zero`` (the signed change's CI excludes 0).
     """
     from gapviz.scenes._post import FinishedImage
+    from gapviz.stats.inference import derive_seed
 
     finished = [FinishedImage(img, m, seed + i) for i, (img, m) in enumerate(zip(sample.synth_images, sample.synth_masks,
                                                                                    strict=True))]  # fmt: skip
@@ -237,11 +238,11 @@ def prediction_impact(
     if len(amounts) > 1:
         settings["all"] = dict(amounts)
     adjusted, summaries = {}, {}
-    for i, (name, setting) in enumerate(settings.items()):
+    for name, setting in settings.items():
         preds = predict(_to_model([f.apply(setting) for f in finished], model_size))
         adjusted[name] = preds
         summaries[name] = {"amount": setting if name == "all" else setting[name],
-                           **_change(base, preds, seed=seed + 7919 * (i + 1), n_boot=n_boot)}  # fmt: skip
+                           **_change(base, preds, seed=derive_seed(seed, "impact." + name), n_boot=n_boot)}  # fmt: skip
     if len(amounts) == 1:  # all adjustments together = the one adjustment
         only = next(iter(amounts))
         adjusted["all"] = adjusted[only]
