@@ -239,3 +239,25 @@ def test_cli_reports_label_errors(scenes, tmp_path, laplacian_model):
     assert {"synth_mae", "estimated_real_mae", "real_mae", "penalty_explained"} <= block["labels"].keys()
     assert "attribution" not in block
     assert "Estimated error on the real domain" in out.read_text()
+
+
+def test_attribution_through_a_nested_base(scenes):
+    """``Sequential([base, GAP, Dense])``: the tapped layer lives inside the base; M = sum_c w_c / (h w) x A_c."""
+    import keras
+
+    from gapviz.models import tap
+
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((SIZE, SIZE, 3))
+    base = keras.Model(inp, keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="c")(inp), name="base")
+    model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)])
+    model(np.zeros((1, SIZE, SIZE, 3), np.float32))
+    tapper = tap(model, ["c"])
+    sample = _sample(scenes("inject-camera_focus", "real.camera_focus=3"), 3)
+    out, maps = attribution_shares(model, tapper.layers, tapper._targets, sample, pairs=3, keep_maps=1, n_boot=100)
+    acts = tapper(np.stack(sample.real_inputs[:1]).astype(np.float32) / 255)[tapper.layers[0]][0]
+    w = model.layers[-1].get_weights()[0][:, 0]
+    expected = (acts * w).sum(axis=-1) / (acts.shape[0] * acts.shape[1])
+    np.testing.assert_allclose(maps[0]["maps"][tapper.layers[0]][0], expected, rtol=1e-4, atol=1e-8)
+    stat = out["layers"][tapper.layers[0]]
+    assert 0 < stat["real"] < 1 and stat["real"] + stat["object_share"]["real"] == pytest.approx(1.0)

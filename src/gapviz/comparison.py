@@ -379,7 +379,7 @@ def compare(
 
     model_impact, attribution_maps = _model_impact(
         keras_model, tapper, kept_for_impact, recs, impact=impact, paired=paired, model_size=model_size,
-        preprocess=preprocess, batch_size=batch_size, seed=seed, n_boot=n_boot, labels=labels,
+        preprocess=preprocess, batch_size=2 * batch_size, seed=seed, n_boot=n_boot, labels=labels,
         label_scale=label_scale, model_path=source.path, attribution=attribution,
         attribution_pairs=attribution_pairs, examples=len(kept),
     )  # fmt: skip

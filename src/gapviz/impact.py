@@ -147,7 +147,8 @@ def make_predictor(model: Any, *, preprocess: Any = "unit", batch_size: int = 16
 
     from gapviz import inputs
 
-    fn = tf.function(lambda x: _scalar_output(model(x, training=False)), reduce_retracing=True)
+    fn = _cached(model, ("predict",), lambda: tf.function(lambda x: _scalar_output(model(x, training=False)),
+                                                          reduce_retracing=True))  # fmt: skip
 
     def predict(images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
@@ -158,6 +159,25 @@ def make_predictor(model: Any, *, preprocess: Any = "unit", batch_size: int = 16
         return np.concatenate(out) if out else np.zeros(0)
 
     return predict
+
+
+#: attribute on an in-memory model holding its traced prediction and attribution functions
+_FUNCTIONS = "_gapviz_impact_functions"
+
+
+def _cached(model: Any, key: tuple, make: Callable[[], Any]) -> Any:
+    """``make()`` once per model object and key (as `gapviz.comparison._tapper` keeps Tappers): a second
+    `compare` on the same in-memory model skips the trace. Lives on the model, past Keras' tracking."""
+    cache = model.__dict__.get(_FUNCTIONS) if hasattr(model, "__dict__") else None
+    if cache is None:
+        cache = {}
+        try:
+            object.__setattr__(model, _FUNCTIONS, cache)
+        except (AttributeError, TypeError):  # pragma: no cover - objects without a __dict__
+            return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
 
 def _to_model(images: Sequence[np.ndarray], model_size: tuple[int, int]) -> np.ndarray:
@@ -409,7 +429,7 @@ def attribution_function(model: Any, targets: Sequence[Any]) -> Callable[[np.nda
             out.append(tf.reduce_sum(tf.cast(grad, tf.float32) * tf.cast(act, tf.float32), axis=-1))
         return out
 
-    fn = tf.function(maps, reduce_retracing=True)
+    fn = _cached(model, ("attribution", *(id(t) for t in targets)), lambda: tf.function(maps, reduce_retracing=True))
 
     def run(x: np.ndarray) -> list[np.ndarray]:
         return [np.asarray(m, np.float64) for m in fn(tf.convert_to_tensor(np.asarray(x, np.float32)))]
