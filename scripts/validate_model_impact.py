@@ -10,7 +10,10 @@ and compares
 * gapviz's impact ranking (mean absolute change of the prediction per recommended knob) with the
   true penalty ranking (Spearman; goal >= 0.8), and
 * gapviz's estimated real-domain MAE (renders adjusted by all recommended amounts) with the MAE
-  measured on the ``field`` renders (goal within +-25 %).
+  measured on the ``field`` renders (goal within +-25 %),
+
+and, to tell the operators' error from the amounts' error, the prediction change of each camera knob's
+``field`` value applied with gapviz's finished-image operators against re-rendering with it.
 
 Prints a Markdown report and writes the numbers as JSON (``--out``). Numbers are meaningful only
 for a model that has learned the task (see the model card's MAE on ``dataset1``).
@@ -79,11 +82,12 @@ def main(argv=None) -> int:
     knobs = [k for k in base if field[k] != base[k]]
     seeds = range(seed, seed + args.n)
 
-    def render(settings):
+    def render(settings, masks=False):
         scenes = [render_scene(s, settings, preset="dataset1", size=size) for s in seeds]
-        return np.stack([sc.image for sc in scenes]), np.array([sc.wear for sc in scenes]) * scale
+        out = np.stack([sc.image for sc in scenes]), np.array([sc.wear for sc in scenes]) * scale
+        return (*out, [sc.mask for sc in scenes]) if masks else out
 
-    base_images, y = render({})
+    base_images, y, base_masks = render({}, masks=True)
     base_pred = predict(base_images)
     base_mae = float(np.abs(base_pred - y).mean())
     truth = {}
@@ -95,6 +99,16 @@ def main(argv=None) -> int:
                        "penalty": float(np.abs(pred - y).mean() - base_mae),
                        "mean_change": float((pred - base_pred).mean()),
                        "mean_abs_change": float(np.abs(pred - base_pred).mean())}  # fmt: skip
+    # operator fidelity: the field value of each camera knob applied to the dataset1 renders with gapviz's
+    # finished-image operators, against re-rendering the scenes with it (the truth above)
+    from gapviz.impact import ImpactSample, prediction_impact
+    from gapviz.scenes._post import CAMERA_KNOBS
+
+    sample = ImpactSample(size=args.n, stems=[str(s) for s in seeds], synth_images=list(base_images),
+                          synth_masks=base_masks)  # fmt: skip
+    camera = {k: field[k] for k in knobs if k in CAMERA_KNOBS}
+    simulated = prediction_impact(sample, camera, predict, model_size=(size, size), seed=seed)["knobs"]
+    rho_operators = spearman([simulated[k]["mean_abs_change"] for k in camera], [truth[k]["mean_abs_change"] for k in camera])
     field_images = np.stack([render_scene(s, None, preset="field", size=size).image for s in seeds])
     field_mae = float(np.abs(predict(field_images) - y).mean())
 
@@ -130,6 +144,9 @@ def main(argv=None) -> int:
         "gapviz": {k: {key: measured[k][key] for key in ("amount", "mean_change", "ci95", "mean_abs_change",
                                                          "abs_ci95", "impact_rank", "severity")} for k in measured},
         "not_measured": [k for k in knobs if k not in measured],
+        "operators_at_field_values": {k: {key: simulated[k][key] for key in ("mean_change", "mean_abs_change")}
+                                      for k in camera},
+        "spearman_operators_vs_rerender": rho_operators,
         "spearman_impact_vs_penalty": rho_penalty,
         "spearman_impact_vs_true_change": rho_change,
         "spearman_all_knobs_vs_penalty": rho_all,
@@ -150,17 +167,21 @@ def main(argv=None) -> int:
     print(f"model {model_path} ({(result.model.get('sha256') or '')[:12]}), {args.n} held-out scenes "
           f"(seeds {seed}..{seed + args.n - 1}) at {size} px, labels x {scale:g}")  # fmt: skip
     print(f"MAE dataset1 {f(base_mae)}, field {f(field_mae)} (penalty {f(field_mae - base_mae)})\n")
-    print("| knob | field value | true MAE penalty | true mean abs change | gapviz amount | gapviz mean abs change [95 % CI] | gapviz rank |")
-    print("|---|---|---|---|---|---|---|")
+    print("| knob | field value | true MAE penalty | true mean abs change | operators at the field value: mean abs change "
+          "| gapviz amount | gapviz mean abs change [95 % CI] | gapviz rank |")
+    print("|---|---|---|---|---|---|---|---|")
     for k in sorted(knobs, key=lambda k: -truth[k]["penalty"]):
         g = measured.get(k)
         ci = g and g["abs_ci95"]
-        print(f"| {k} | {field[k]} | {f(truth[k]['penalty'])} | {f(truth[k]['mean_abs_change'])} | "
+        sim = f(simulated[k]["mean_abs_change"]) if k in simulated else "scene knob"
+        print(f"| {k} | {field[k]} | {f(truth[k]['penalty'])} | {f(truth[k]['mean_abs_change'])} | {sim} | "
               f"{f(g['amount']) if g else 'no amount'} | "
               + (f"{f(g['mean_abs_change'])} [{f(ci[0])}, {f(ci[1])}]" if g else "–")
               + f" | {g['impact_rank'] if g else '–'} |")  # fmt: skip
     print(f"\nSpearman, gapviz impact vs true MAE penalty over the {len(common)} knobs gapviz measured: {f(rho_penalty, 3)}"
           f" (vs the true prediction change: {f(rho_change, 3)}); over all {len(knobs)} knobs (no amount = 0): {f(rho_all, 3)}")
+    print(f"operators at the field values vs re-rendering, Spearman of the mean abs change over {len(camera)} camera "
+          f"knobs: {f(rho_operators, 3)}")
     print(f"estimated real-domain MAE {f(estimated)} vs measured field MAE {f(field_mae)}: "
           f"{'–' if rel is None else f'{100 * rel:+.1f} %'}"
           f" (gapviz sample: renders {f((labels.get('synth_mae') or {}).get('value'))}, "
