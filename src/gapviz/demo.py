@@ -118,12 +118,17 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     model = demo_model()
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
     before = compare(model, real, out / "scenes" / "synth" / "images",
-                     masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress)  # fmt: skip
+                     masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress,
+                     labels={"synth": out / "scenes" / "labels.csv", "real": out / "scenes" / "labels.csv"})  # fmt: skip
     before.save_report(out / "report.html")
     before.to_json(out / "report.json")
 
     adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if r.get("suggested") is not None}
     lines = [f"report: {(out / 'report.html').resolve()}", repr(before)]
+    errors = before.model_impact.get("labels") or {}
+    if "estimated_real_mae" in errors and "real_mae" in errors:
+        lines.append(f"demo model MAE: renders {errors['synth_mae']['value']:.3f}, estimated on photo-like images "
+                     f"{errors['estimated_real_mae']['value']:.3f}, measured on the field scenes {errors['real_mae']['value']:.3f}")
     if not adjust:
         lines.append("no recommendation with a calibrated amount; nothing to re-render")
         return "\n".join(lines)
