@@ -199,6 +199,11 @@ def test_labels_need_a_stem_column(tmp_path):
         read_labels(bad)
     with pytest.raises(gapviz.GapvizError, match="does not exist"):
         read_labels(tmp_path / "missing.csv")
+    with pytest.raises(gapviz.GapvizError, match="keys 'synth' and/or 'real'"):
+        gapviz.compare(_brightness_model(), *[np.zeros((2, SIZE, SIZE, 3), np.uint8)] * 2, labels={"photos": bad})
+    with pytest.raises(gapviz.GapvizError, match="needs impact=True"):
+        gapviz.compare(_brightness_model(), *[np.zeros((2, SIZE, SIZE, 3), np.uint8)] * 2, labels={"synth": bad},
+                       impact=False)
     good = tmp_path / "ok.csv"
     good.write_text("stem,wear,label\nscene_1,50,0.5\n")
     assert read_labels(good) == ({"scene_1": 0.5}, "label")

@@ -252,6 +252,8 @@ def compare(
 
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
     paired = pairset.paired
+    if labels:
+        _check_labels(labels, impact=impact, paired=paired)
     reducer = _WithMaps(stats.make_layer_reducer())
     acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
 
@@ -446,12 +448,8 @@ def _model_impact(model, tapper, sample, recs, *, impact, paired, model_size, at
                   **kwargs) -> tuple[dict, list]:
     """`gapviz.impact.measure_model_impact` on the kept pairs; ({}, []) when it is off."""
     if not impact:
-        if labels:
-            raise GapvizError("labels= needs impact=True: the errors are measured on the impact sample")
         return {}, []
     if not paired or sample is None or len(sample) < 2:
-        if labels:
-            raise GapvizError("labels= needs paired sets: the errors are measured on pairs (pair the files by stem)")
         return {"notes": ["the sets are not paired, so no model impact was measured"]}, []
     from gapviz.impact import ATTRIBUTION_AUTO_PIXELS, measure_model_impact
 
@@ -462,6 +460,21 @@ def _model_impact(model, tapper, sample, recs, *, impact, paired, model_size, at
         layers=tapper.layers, targets=tapper._targets, keep_maps=examples, **kwargs,
     )  # fmt: skip
     return {**block, "recommendations": new_recs}, maps
+
+
+def _check_labels(labels: Any, *, impact: bool, paired: bool) -> None:
+    """Fail before the pass on labels that the model-impact step could not use."""
+    from gapviz.impact import read_labels
+
+    if not isinstance(labels, Mapping) or set(labels) - {"real", "synth"}:
+        raise GapvizError(f"Argument 'labels' must be a dict with keys 'synth' and/or 'real' but got {labels!r}")
+    if not impact:
+        raise GapvizError("labels= needs impact=True: the errors are measured on the model-impact sample")
+    if not paired:
+        raise GapvizError("labels= needs paired sets: the errors are measured on pairs (pair the files by stem)")
+    for value in labels.values():
+        if value is not None:
+            read_labels(value)
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)
