@@ -98,6 +98,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         progress=_progress(args),
         safe_mode=not args.unsafe_load,
         camera=args.camera,
+        impact=not args.no_impact,
+        labels={side: path for side, path in (("synth", args.labels_synth), ("real", args.labels_real)) if path} or None,
+        label_scale=args.label_scale,
+        attribution={"auto": None, "on": True, "off": False}[args.attribution],
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -192,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "settings (Blender or Unreal) on the cards and in the JSON")  # fmt: skip
     p.add_argument("--pairs-csv", metavar="PATH", help="also write the per-pair values of every statistic as CSV")
     p.add_argument("--progress", action="store_true", help="show progress bars even when stderr is not a terminal")
+    p.add_argument("--labels-synth", metavar="CSV", help="labels of the synthetic images (columns stem,label; "
+                   "a scenes labels.csv works): MAE as rendered and adjusted by the recommended amounts")
+    p.add_argument("--labels-real", metavar="CSV", help="labels of the real images: the measured real MAE beside the estimate")
+    p.add_argument("--label-scale", type=float, metavar="X", help="multiply labels by X to reach the model's output unit "
+                   "(default 1; 0.01 for a wear column with the demo model)")
+    p.add_argument("--no-impact", action="store_true", help="skip what each gap does to the model's prediction")
+    p.add_argument("--attribution", choices=["auto", "on", "off"], default="auto",
+                   help="background share of gradient x activation (default auto: on for inputs up to 256x256)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

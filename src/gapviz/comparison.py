@@ -28,6 +28,7 @@ import numpy as np
 from gapviz._errors import GapvizError
 from gapviz._progress import NoBar, progress_bar
 from gapviz._threads import yield_to_model
+from gapviz.impact import ATTRIBUTION_PAIRS, IMPACT_PAIRS
 from gapviz.result import ExamplePair, FeatureExample, GapResult, LayerResult
 
 __all__ = ["compare"]
@@ -137,6 +138,12 @@ def compare(
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
     camera: Any = None,
+    impact: bool = True,
+    impact_pairs: int = IMPACT_PAIRS,
+    labels: Mapping[str, Any] | None = None,
+    label_scale: float | None = None,
+    attribution: bool | None = None,
+    attribution_pairs: int = ATTRIBUTION_PAIRS,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -194,6 +201,31 @@ def compare(
         A camera profile (``camera.json``, see `gapviz.load_camera`): every recommendation then also
         carries ``renderer_settings``, its amount said in the engine's own properties (f-number,
         filter width, exposure, ...) with a ready Blender or Unreal snippet. Validated first.
+    impact : bool
+        Measure what each gap does to the model (`gapviz.impact`, paired sets only): every
+        recommended camera-knob amount is applied to the first ``impact_pairs`` synthetic images
+        with the calibration's operators and the whole model (head included) predicts again; the
+        change of the prediction is stored on each recommendation (``impact``, ``impact_rank``)
+        and in ``GapResult.model_impact``. Costs (1 + knobs + 1) forward passes over
+        ``impact_pairs`` images after the pass (docs/model-impact.md).
+    impact_pairs : int, default 16 (``gapviz.impact.IMPACT_PAIRS``)
+        Pairs kept for the impact, label and attribution measurements (the first of the pass; the
+        first ``calibration_pairs`` of them are the calibration's images).
+    labels : dict, optional
+        ``dict(synth=csv, real=csv)`` (either may be missing): CSV files with a ``stem`` column and
+        a label column (``label``, else ``wear`` as in the built-in scenes' labels.csv, else the
+        second column), or mappings stem -> label. With synthetic labels, the MAE of the renders as
+        they are and adjusted by all amounts (an estimate of the error on photos like the real
+        set); with real labels too, the measured real MAE and the share of the penalty explained.
+    label_scale : float, optional
+        Labels are multiplied by it to reach the model's output unit. Default 1, except 0.01 for a
+        ``wear`` column (percent) with the shipped demo model (which predicts fractions).
+    attribution : bool, optional
+        Measure where the model looks: per tapped layer, the share of gradient x activation of the
+        output on the background, real vs synthetic (a backward pass over 2 x ``attribution_pairs``
+        images). Default: on when the model input has at most 256 x 256 pixels.
+    attribution_pairs : int, default 8
+        Pairs (the first of the impact sample) whose attribution is measured.
 
     Returns
     -------
@@ -211,7 +243,8 @@ def compare(
     from gapviz.recommend import knobs_to_calibrate
 
     for name, value, low in (("batch_size", batch_size, 1), ("examples", examples, 0), ("n_boot", n_boot, 10),
-                           ("calibration_pairs", calibration_pairs, 0)):
+                           ("calibration_pairs", calibration_pairs, 0), ("impact_pairs", impact_pairs, 2),
+                           ("attribution_pairs", attribution_pairs, 2)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise GapvizError(f"Argument {name!r} must be an int >= {low} but got {value!r}")
 
@@ -231,6 +264,8 @@ def compare(
 
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
     paired = pairset.paired
+    if labels:
+        _check_labels(labels, impact=impact, paired=paired)
     reducer = _WithMaps(stats.make_layer_reducer())
     acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
 
@@ -241,6 +276,9 @@ def compare(
     kept: list = []  # futures of the example pairs' lists, then the pairs
     n_kept = 0
     calib = _CalibrationSampler(calibration_pairs if recommendations and paired else 0)
+    from gapviz.impact import ImpactSample
+
+    kept_for_impact = ImpactSample(size=impact_pairs) if impact and paired else None
     ahead = None
     pending: list[tuple[Future, Any]] = []
     stream = inputs.iter_batches(
@@ -273,6 +311,8 @@ def compare(
             ids = list(batch.stems) if paired else [f"{batch.side}:{s}" for s in batch.stems]
             sides = ("real", "synth") if batch.side == "pair" else (batch.side,)
             views = {s: batch.view(s) for s in sides}
+            if kept_for_impact is not None:
+                kept_for_impact.add(batch)
             # image statistics overlap the forward pass (OpenCV releases the GIL)
             if batch.side == "pair":
                 # the batch that completes the calibration sample starts its fit from the statistics
@@ -351,6 +391,15 @@ def compare(
         if recommendations:
             recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
 
+    model_impact, attribution_maps = _model_impact(
+        keras_model, tapper, kept_for_impact, recs, impact=impact, paired=paired, model_size=model_size,
+        preprocess=preprocess, batch_size=2 * batch_size, seed=seed, n_boot=n_boot, labels=labels,
+        label_scale=label_scale, model_path=source.path, attribution=attribution,
+        attribution_pairs=attribution_pairs, examples=len(kept),
+    )  # fmt: skip
+    if model_impact.get("recommendations") is not None:
+        recs = model_impact.pop("recommendations")
+
     pair_table = _pair_table(acc, pairset)
     thumbnails, thumbnail_notes = _thumbnails(pairset, pair_table, recs)
     data = pairset.to_dict()
@@ -377,6 +426,13 @@ def compare(
         "sample_cap": sample_cap, "image_size": list(model_size),
         "analysis_size": list(stream.analysis_size), "layers_requested": layers, "safe_mode": safe_mode,
     }  # fmt: skip
+    if impact:
+        parameters["impact"] = {
+            "impact_pairs": impact_pairs, "attribution": "attribution" in model_impact,
+            "attribution_pairs": attribution_pairs, "label_scale": label_scale,
+            "labels": {k: (os.fspath(v) if isinstance(v, (str, os.PathLike)) else type(v).__name__)
+                       for k, v in (labels or {}).items() if v is not None},
+        }  # fmt: skip
     if calibration is not None:
         parameters["calibration"] = {
             "pairs": len(calib.images),
@@ -404,6 +460,8 @@ def compare(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pairs=pair_table,
         thumbnails=thumbnails,
+        model_impact=model_impact,
+        attribution_examples=tuple(attribution_maps),
     )
 
 
@@ -449,6 +507,39 @@ def _thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> tuple[dict
         if len(images) == 2:
             out[stem] = tuple(images)
     return out, notes
+
+
+def _model_impact(model, tapper, sample, recs, *, impact, paired, model_size, attribution, labels, examples,
+                  **kwargs) -> tuple[dict, list]:
+    """`gapviz.impact.measure_model_impact` on the kept pairs; ({}, []) when it is off."""
+    if not impact:
+        return {}, []
+    if not paired or sample is None or len(sample) < 2:
+        return {"notes": ["the sets are not paired, so no model impact was measured"]}, []
+    from gapviz.impact import ATTRIBUTION_AUTO_PIXELS, measure_model_impact
+
+    if attribution is None:
+        attribution = model_size[0] * model_size[1] <= ATTRIBUTION_AUTO_PIXELS
+    new_recs, block, maps = measure_model_impact(
+        model, sample, recs, model_size=model_size, labels=labels, attribution=bool(attribution),
+        layers=tapper.layers, targets=tapper._targets, keep_maps=examples, **kwargs,
+    )  # fmt: skip
+    return {**block, "recommendations": new_recs}, maps
+
+
+def _check_labels(labels: Any, *, impact: bool, paired: bool) -> None:
+    """Fail before the pass on labels that the model-impact step could not use."""
+    from gapviz.impact import read_labels
+
+    if not isinstance(labels, Mapping) or set(labels) - {"real", "synth"}:
+        raise GapvizError(f"Argument 'labels' must be a dict with keys 'synth' and/or 'real' but got {labels!r}")
+    if not impact:
+        raise GapvizError("labels= needs impact=True: the errors are measured on the model-impact sample")
+    if not paired:
+        raise GapvizError("labels= needs paired sets: the errors are measured on pairs (pair the files by stem)")
+    for value in labels.values():
+        if value is not None:
+            read_labels(value)
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)

@@ -146,13 +146,18 @@ def run_demo(
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
     before = compare(model, real, out / "scenes" / "synth" / "images",
                      masks={"synth": out / "scenes" / "synth" / "masks"}, seed=seed, progress=progress,
-                     camera=camera)  # fmt: skip
+                     camera=camera,
+                     labels={"synth": out / "scenes" / "labels.csv", "real": out / "scenes" / "labels.csv"})  # fmt: skip
     before.save_report(out / "report.html", progress=progress)
     before.to_json(out / "report.json")
     before.pairs.to_csv(out / "pairs.csv")
 
     adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if r.get("suggested") is not None}
     lines = [f"report: {(out / 'report.html').resolve()}", repr(before)]
+    errors = before.model_impact.get("labels") or {}
+    if "estimated_real_mae" in errors and "real_mae" in errors:
+        lines.append(f"demo model MAE: renders {errors['synth_mae']['value']:.3f}, estimated on photo-like images "
+                     f"{errors['estimated_real_mae']['value']:.3f}, measured on the field scenes {errors['real_mae']['value']:.3f}")
     if not adjust:
         lines.append("no recommendation with a calibrated amount; nothing to re-render")
         return "\n".join(lines)

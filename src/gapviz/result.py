@@ -135,6 +135,13 @@ class GapResult:
     thumbnails : dict
         ``{pair: (real, synth)}`` small uint8 images of the pairs the report lists as furthest
         from their partner (`gapviz.pairs.furthest_pairs`); not in the JSON.
+    model_impact : dict
+        What each gap does to the model (`gapviz.impact`): prediction impact of the recommended
+        amounts, estimated real-domain error with labels, attribution on the background. Empty
+        when not measured.
+    attribution_examples : tuple of dict
+        ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}`` gradient-times-activation maps
+        of the first example pairs (not in the JSON).
     """
 
     model: dict
@@ -150,6 +157,8 @@ class GapResult:
     created: str = ""
     pairs: Any = field(default=None, repr=False, compare=False)
     thumbnails: dict = field(default_factory=dict, repr=False, compare=False)
+    model_impact: dict = field(default_factory=dict)
+    attribution_examples: tuple = field(default=(), repr=False)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -169,6 +178,8 @@ class GapResult:
             "parameters": self.parameters,
             "environment": self.environment,
         }
+        if self.model_impact:
+            out["model_impact"] = self.model_impact
         return _jsonable(out)
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int = 2) -> str:

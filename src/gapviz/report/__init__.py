@@ -485,6 +485,9 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     view["image_classes"] = image_classes
     view["canny_caption"] = plots._canny_caption(result)
     view["examples"] = examples
+    from gapviz.report._impact import impact_view
+
+    view["impact"] = impact_view(result, fig)
 
     data = result.data
     view["skipped"] = [{k: str(item.get(k) or "–") for k in ("path", "side", "reason")}
@@ -509,6 +512,8 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
     sections = [("summary", "Summary"), ("recommendations", "Recommendations"), ("furthest-pairs", "Pairs to check")]
     if before is not None:
         sections.append(("before-after", "Before / after"))
+    if view["impact"]:
+        sections.append(("model-impact", "What each gap does to the model"))
     sections += [("curves", "Across layers"), ("canny", "Canny baseline"), ("features", "Feature maps"),
                  ("image-stats", "Image properties"), ("layer-stats", "Layer statistics"),
                  ("inputs", "Skipped inputs"), ("methods", "Methods")]
