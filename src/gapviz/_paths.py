@@ -28,13 +28,6 @@ def _resolved(path: Any) -> Path:
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path)))).resolve(strict=False)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def input_roots(*values: Any) -> list[str]:
     """The file-system inputs among ``values``: paths, lists of paths and mask dicts; arrays are skipped.
 
@@ -87,8 +80,8 @@ def check_outputs(outputs: Iterable[Any], inputs: Iterable[Any]) -> None:
         Files about to be written (None entries are ignored).
     inputs : iterable of path
         Image and mask files or folders, the model file or SavedModel folder, manifests. Paths
-        are compared after resolving symbolic links; an existing output that is a hard link to an
-        input file counts as that file.
+        are compared after resolving symbolic links. (An output that is a hard link to an input
+        is safe: the atomic write replaces the link, and the input keeps its content.)
 
     Raises
     ------
@@ -127,13 +120,6 @@ def check_outputs(outputs: Iterable[Any], inputs: Iterable[Any]) -> None:
                     f"output {name!r} is inside the input folder {sources[parent]!r}; write it somewhere "
                     "else so the inputs stay untouched"
                 )
-        if target.exists():
-            for src, label in sources.items():
-                if src.is_file() and _same_file(src, target):
-                    raise OutputPathError(
-                        f"output {name!r} is the same file as the input {label!r} (a hard link); "
-                        "choose another output path"
-                    )
         _check_writable(name, target)
 
 

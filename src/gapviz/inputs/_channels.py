@@ -23,8 +23,9 @@ def model_input(images: np.ndarray, mode: str | Callable, channels: int | None) 
     Examples
     --------
     >>> rgb = np.zeros((1, 2, 2, 3), np.uint8); rgb[..., 1] = 255
-    >>> model_input(rgb, "unit", 1)[0, 0, 0].round(3).tolist()
-    [0.587]
+    >>> x = model_input(rgb, "unit", 1)
+    >>> x.shape, round(float(x[0, 0, 0, 0]), 3)
+    ((1, 2, 2, 1), 0.587)
     """
     if channels != 1:
         return preprocess(images, mode)

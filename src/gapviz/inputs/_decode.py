@@ -247,6 +247,23 @@ def decode_image_info(
     ((2, 4, 3), 'LA', True)
     """
     label = _source_name(src, name)
+    return _guarded(label, _decode_image_info, src, label, need)
+
+
+def _guarded(label: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, with whatever a hostile file makes Pillow or numpy raise turned into a DecodeError."""
+    try:
+        return fn(*args)
+    except GapvizError:
+        raise
+    except MemoryError:
+        raise DecodeError(label, "too large to decode in the memory available") from None
+    except Exception as exc:  # Pillow's plugins raise assorted errors (struct.error, IndexError, ...) on junk
+        text = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise DecodeError(label, f"corrupt or unsupported file ({type(exc).__name__}: {text})") from None
+
+
+def _decode_image_info(src: Any, label: str, need: tuple[int, int] | None) -> tuple[np.ndarray, dict[str, Any]]:
     with _open(src, label, need) as im:
         info: dict[str, Any] = {
             "mode": im.mode,
@@ -465,6 +482,10 @@ def decode_mask(
     ((8, 8), True, 'mask 4x4 resized to the image size 8x8')
     """
     label = _source_name(src, name)
+    return _guarded(label, _decode_mask, src, size, label, need, image_size)
+
+
+def _decode_mask(src: Any, size: Any, label: str, need: Any, image_size: Any) -> tuple[np.ndarray, str | None]:
     with _open(src, label, need) as im:
         native = im.info.get("gapviz_native_size")
         im = ImageOps.exif_transpose(im)

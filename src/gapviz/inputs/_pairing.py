@@ -261,7 +261,7 @@ def _as_array(value: np.ndarray, side: str) -> np.ndarray:
     return a
 
 
-def _read_side(value: Any, side: str, *, allow_none: bool = False) -> _Side:
+def _read_side(value: Any, side: str, *, allow_none: bool = False, what: str | None = None) -> _Side:
     if value is None:
         if allow_none:
             return _Side(side, "none", side, [], [])
@@ -271,7 +271,7 @@ def _read_side(value: Any, side: str, *, allow_none: bool = False) -> _Side:
         n = a.shape[0]
         return _Side(side, "array", f"{side} array", list(range(n)), [f"{i:05d}" for i in range(n)], array=a)
     if isinstance(value, (str, os.PathLike)):
-        paths, skipped = _list_folder(Path(value), side, side)
+        paths, skipped = _list_folder(Path(value), side, what or side)
         return _Side(
             side, "folder", os.fspath(value), list(paths), [Path(p).stem for p in paths], skipped=skipped
         )
@@ -343,7 +343,7 @@ def _mask_lookup(spec: Any, s: _Side) -> tuple[dict[Ref, Ref], np.ndarray | None
             f"masks[{s.side!r}] is an array but {s.side} is given as files; pass a folder of mask files "
             "named like the images (same stem)"
         )
-    ms = _read_side(spec, s.side)
+    ms = _read_side(spec, s.side, what=f"{s.side} mask")
     ms.label = f"{s.side} mask {'folder ' + repr(ms.label) if ms.kind == 'folder' else 'list'}"
     index = _stem_index(ms, why="matching masks to images")
     lookup: dict[Ref, Ref] = {}
@@ -468,7 +468,7 @@ def _manifest_pairset(
             )
         stem_masks[s.side] = {}
         if spec is not None:
-            ms = _read_side(spec, s.side)
+            ms = _read_side(spec, s.side, what=f"{s.side} mask")
             ms.label = f"{s.side} masks"
             stem_masks[s.side] = _stem_index(ms, why="matching masks to images")
     pairs, mskipped, unmatched = _read_manifest(path, r, y, stem_masks)

@@ -160,6 +160,9 @@ def resolve_analysis_size(
             sizes.append(probe_size(ref))
         except DecodeError as exc:
             first_error = first_error or exc
+    if not sizes and model_size is not None:
+        # no real header is readable: those pairs will be skipped with their reasons; size by the model
+        return rule_size([model_size], aspect)
     if not sizes:
         raise GapvizError(
             f"no real image has a readable header to take the analysis size from ({first_error}); "

@@ -38,7 +38,8 @@ def check_image_input(model: Any) -> None:
 def check_spatial(nodes: list, paths: list[str]) -> None:
     """Refuse taps whose output is not a feature map ``(N, h, w, c)``, naming the nearest ones that are."""
     by_path = {n.path: n for n in nodes}
-    spatial = [n for n in nodes if _is_map(n.shape) and not is_model(n.layer)]
+    spatial = [n for n in nodes if _is_map(n.shape) and not is_model(n.layer)
+               and type(n.layer).__name__ != "InputLayer"]
     for path in paths:
         node = by_path[path]
         if node.shape is None or _is_map(node.shape):
