@@ -224,6 +224,10 @@ class _Loader:
         for kind, detail in geometry_notes(native_size, (dh, dw), box, self.analysis_size):
             notes.append(self._note(item, kind, detail))
         model = analysis if self.model_size == self.analysis_size else resize_image(window, self.model_size)
+        mh, mw = self.model_size
+        if model is not analysis and (ch < mh * 0.99 or cw < mw * 0.99):
+            notes.append(self._note(item, "model_upscaled", f"{native_size[0]}x{native_size[1]} upscaled "
+                                    f"x{max(mh / ch, mw / cw):.2f} to the model input {mh}x{mw}"))  # fmt: skip
         out = {
             "model": model,
             "analysis": analysis,

@@ -24,8 +24,8 @@ def check_image_input(model: Any) -> None:
         )
     if len(dims) != 3:
         raise GapvizError(
-            f"model {model.name!r} takes inputs of shape {dims}, not images (height, width, channels); "
-            "gapviz measures 2-D image models"
+            f"model {model.name!r} does not take images: its input shape is {tuple(shape)}, but gapviz "
+            "needs a batch of images (N, H, W, C)"
         )
     channels = dims[2]
     if channels is not None and channels not in FEEDABLE_CHANNELS:

@@ -9,6 +9,7 @@ from typing import Any
 _KIND_TEXT = {
     "image_resized": "resized to the analysis size",
     "image_upscaled": "upscaled to the analysis size (they hold less detail than the analysis size shows)",
+    "model_upscaled": "upscaled to the model's input size",
     "aspect_cropped": "centre-cropped to the analysis aspect ratio (nothing is stretched)",
     "decoded_reduced": "decoded at reduced size (large files)",
     "mask_resized": "masks resized to their image",
