@@ -330,6 +330,7 @@ def test_no_common_names_warns_and_recommends_nothing(tmp_path, base_set, models
     data, err = _run_ok(c, _report(c, masks=False), capsys)
     assert "gapviz: warning: nothing is paired: no common file stems" in err and "--pairing order" in err
     assert data["data"]["paired"] is False and data["recommendations"] == []
+    assert "No recommendation: nothing is paired (see Warnings)." in (tmp_path / "out" / "r.html").read_text()
     # the same folders paired by order from the command line
     data, err = _run_ok(c, _report(c, "--pairing", "order", masks=False), capsys)
     assert data["data"]["paired"] is True and data["data"]["pairing"] == "order" and "warning" not in err

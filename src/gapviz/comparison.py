@@ -360,6 +360,8 @@ def compare(
         model_size=list(model_size),
         examples=[{"stem": e.stem, "real": e.real_path, "synth": e.synth_path} for e in kept],
         warnings=warns,
+        **({"recommendations_withheld": "nothing is paired"} if _run_warnings.accidental_unpaired(pairset, pairing)
+           else {}),
     )
     _run_warnings.emit(warns)
     model_info = {

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gapviz.result import GapResult
 
-from gapviz.report._notes import report_notes, report_warnings
+from gapviz.report._notes import no_recommendation_text, report_notes, report_warnings
 
 __all__ = ["format_ci", "format_number", "render_report", "render_summary"]
 
@@ -363,6 +363,7 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
         "top": recs[:3],
         "notes": report_notes(result.model, result.data),
         "warnings": report_warnings(result.data),
+        "no_recommendation": no_recommendation_text(result.data),
     }
     if not figures:
         return view

@@ -57,3 +57,11 @@ def report_notes(model: Mapping, data: Mapping) -> list[str]:
 def report_warnings(data: Mapping) -> list[str]:
     """The run's warnings (unpaired sets, masks that matched nothing, NaN/inf layers), as recorded."""
     return [str(w) for w in data.get("warnings") or ()]
+
+
+def no_recommendation_text(data: Mapping) -> str:
+    """What the report says where there is no recommendation: withheld (and why), or no gap found."""
+    withheld = data.get("recommendations_withheld")
+    if withheld:
+        return f"No recommendation: {withheld} (see Warnings)."
+    return "No recommendation: no gap beyond the noise floor was measured."
