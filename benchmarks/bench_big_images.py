@@ -79,7 +79,7 @@ def child(mode: str, root: str) -> dict:
         ps = build_pairs(os.path.join(root, "real"), os.path.join(root, "synth"))
         with iter_batches(ps, model_size=(512, 512), batch_size=8, workers=2) as stream:
             rows = sum(len(b) for b in stream)
-        notes = [n["kind"] for n in stream.notes if n["stem"] == "000_big"]
+        notes = [n["kind"] for n in stream.notes if n["stem"] == "000_big" and n["side"] == "real"]
         if "000_big" not in [p.stem for p in ps.pairs]:
             raise SystemExit("the big image is not in the set")
         out = {"rows": rows, "skipped": len(stream.skipped), "analysis_size": list(stream.analysis_size), "big_notes": notes}
@@ -97,7 +97,7 @@ def child(mode: str, root: str) -> dict:
         result = gapviz.compare(model, os.path.join(root, "real"), os.path.join(root, "synth"), progress=False,
                                 n_boot=100, calibration_pairs=0, examples=1)  # fmt: skip
         out = {"rows": result.data["n_pairs"], "analysis_size": result.data["analysis_size"],
-               "big_notes": [n["kind"] for n in result.data["notes"] if n["stem"] == "000_big"]}  # fmt: skip
+               "big_notes": [n["kind"] for n in result.data["notes"] if n["stem"] == "000_big" and n["side"] == "real"]}  # fmt: skip
     out.update(seconds=time.perf_counter() - t0, rss_mb=_vmhwm_mb())
     return out
 

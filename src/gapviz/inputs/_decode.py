@@ -118,6 +118,20 @@ def _load_reduced(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
         im.draft(im.mode, (max(1, w // factor), max(1, h // factor)))
         im.load()
         return im
+    if im.format == "PNG":
+        from gapviz.inputs._png_strips import png_reduced
+
+        with _LARGE_DECODE:
+            fh = open(im.filename, "rb") if getattr(im, "filename", "") else im.fp
+            try:
+                strips = png_reduced(fh, factor)
+            finally:
+                if fh is not im.fp:
+                    fh.close()
+        if strips is not None:
+            strips.info.update({k: v for k, v in im.info.items() if k not in strips.info})
+            im.close()
+            return strips
     with _LARGE_DECODE:
         im.load()
         try:

@@ -11,28 +11,30 @@ from gapviz.models._frameworks import declared_input_shape, is_model
 FEEDABLE_CHANNELS = (1, 3)
 
 
-def check_image_input(model: Any) -> None:
-    """Refuse models with several inputs, sequence (Conv1D) or volume inputs, and channel counts gapviz cannot feed."""
+def check_image_input(model: Any) -> bool:
+    """Refuse models with several inputs, sequence (Conv1D) inputs, and channel counts gapviz cannot feed.
+
+    Returns whether the input is a batch of images (or unknown); other ranks are left to the
+    Tapper's "does not take images" error.
+    """
     shape = declared_input_shape(model)  # raises for several inputs
     if shape is None:
-        return
+        return True
     dims = tuple(shape[1:])
     if len(dims) == 2:
         raise GapvizError(
             f"model {model.name!r} takes sequences of shape {dims} (rank-3 input, e.g. Conv1D layers), not "
             "images (height, width, channels); gapviz measures 2-D image models"
         )
-    if len(dims) != 3:
-        raise GapvizError(
-            f"model {model.name!r} does not take images: its input shape is {tuple(shape)}, but gapviz "
-            "needs a batch of images (N, H, W, C)"
-        )
+    if len(dims) != 3:  # vectors and volumes: the Tapper's "does not take images" error names the shape
+        return False
     channels = dims[2]
     if channels is not None and channels not in FEEDABLE_CHANNELS:
         raise GapvizError(
             f"model {model.name!r} takes {channels}-channel images; gapviz decodes every image to RGB and feeds "
             "3 channels (or the luminance, for 1-channel models), so it cannot fill the other channels"
         )
+    return True
 
 
 def check_spatial(nodes: list, paths: list[str]) -> None:

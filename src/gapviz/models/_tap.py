@@ -69,7 +69,7 @@ def tap(model: Any, layers: str | Iterable[str] | None = None) -> Tapper:
     1
     """
     model = load_model(model)
-    check_image_input(model)
+    images = check_image_input(model)
     nodes = walk(model)
     preset = None
     if layers is None:
@@ -77,7 +77,8 @@ def tap(model: Any, layers: str | Iterable[str] | None = None) -> Tapper:
         preset = _detect(nodes)
     else:
         paths = _resolve_many(nodes, layers)
-    check_spatial(nodes, paths)
+    if images:
+        check_spatial(nodes, paths)
     return Tapper(model, paths, nodes, preset=preset)
 
 
