@@ -534,3 +534,23 @@ def test_hostile_folders_stream_without_a_traceback(tmp_path_factory, images, ma
         rows = sum(len(b) for b in stream)
     assert rows + len(stream.skipped) == len(images)
     assert all(s["reason"] and "\n" not in s["reason"] for s in stream.skipped)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "LA", "P"], ids=["rgb", "grey", "rgba", "grey-alpha", "palette"])
+def test_png_strips_equal_reducing_the_whole_image(mode, monkeypatch):
+    """Strip-wise reduced PNG decoding gives exactly Pillow's ``reduce`` of the fully decoded image."""
+    from gapviz.inputs import _png_strips
+
+    monkeypatch.setattr(_png_strips, "_STRIP_BYTES", 4000)  # many strips even on a small image
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 255, (203, 157, 3), dtype=np.uint8))
+    img = img.quantize(32) if mode == "P" else img.convert(mode)
+    for optimize in (False, True):  # Pillow's adaptive filters (Paeth, Average, Up) when optimising
+        buf = io.BytesIO()
+        img.save(buf, "PNG", optimize=optimize)
+        ref = Image.open(io.BytesIO(buf.getvalue()))
+        ref = (ref.convert("RGB") if mode == "P" else ref).reduce(3)
+        got = _png_strips.png_reduced(io.BytesIO(buf.getvalue()), 3)
+        assert got.size == ref.size and np.array_equal(np.asarray(got), np.asarray(ref))
+    with pytest.raises(OSError, match="truncated PNG"):
+        _png_strips.png_reduced(io.BytesIO(buf.getvalue()[: len(buf.getvalue()) // 2]), 3)
