@@ -90,13 +90,24 @@ def _open(src: Any, label: str, need: tuple[int, int] | None = None) -> Image.Im
     return im
 
 
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, read from the header only.
+
+    Pillow's ``PngImageFile.getexif`` decodes the whole image to look for an eXIf chunk after the
+    pixels; a PNG whose eXIf chunk is not in its header is taken as upright instead (the decoded
+    image is transposed later, when its EXIF is known).
+    """
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    try:
+        return im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # malformed EXIF: reported later by the decoder
+        return 1
+
+
 def _oriented_size(im: Image.Image) -> tuple[int, int]:
     w, h = im.size
-    try:
-        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # malformed EXIF: reported later by the decoder
-        orientation = 1
-    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+    return (w, h) if _orientation(im) in (5, 6, 7, 8) else (h, w)
 
 
 def _load_reduced(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
@@ -352,7 +363,7 @@ def probe_size(src: Any, *, name: str | None = None) -> tuple[int, int]:
     try:
         with Image.open(fp) as im:
             w, h = im.size
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            orientation = _orientation(im)
     except FileNotFoundError:
         raise DecodeError(label, "file not found") from None
     except Exception as exc:  # header parsing raises assorted errors for junk files

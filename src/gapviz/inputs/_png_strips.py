@@ -21,7 +21,7 @@ from PIL import Image
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-_STRIP_BYTES = 8 << 20  # about 8 MB of filtered rows per strip
+_STRIP_BYTES = 4 << 20  # about 4 MB of filtered rows per strip
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -85,10 +85,12 @@ def png_reduced(fh: IO[bytes], factor: int) -> Image.Image | None:
         elif kind == b"eXIf":
             exif = b"Exif\x00\x00" + data
         elif kind == b"IDAT":
-            pending += inflate.decompress(data)
-            while len(pending) >= per_strip * row:
-                emit(bytes(pending[: per_strip * row]), per_strip)
-                del pending[: per_strip * row]
+            while data:  # bounded inflation: a chunk of zeros may expand a thousandfold
+                pending += inflate.decompress(data, per_strip * row)
+                data = inflate.unconsumed_tail
+                while len(pending) >= per_strip * row:
+                    emit(bytes(pending[: per_strip * row]), per_strip)
+                    del pending[: per_strip * row]
     pending += inflate.flush()
     left = min(len(pending) // row, height - state["y"])
     if left > 0:
