@@ -509,6 +509,24 @@ def test_hostile_bytes_decode_or_raise_one_decode_error(data):
             assert out.ndim in (2, 3) and out.size > 0
 
 
+@_FAST_PROPERTY
+@given(hostile_bytes(), st.sampled_from([(4, 4), (8, 8), (5, 11)]))
+def test_hostile_bytes_through_reduced_decoding(data, need):
+    """The reduced-size path (JPEG draft, PNG strips, reduce) on hostile bytes: an image or one DecodeError."""
+    from gapviz.inputs import DecodeError, _decode
+
+    saved = _decode.REDUCE_ABOVE
+    _decode.REDUCE_ABOVE = 0  # every image counts as large here
+    try:
+        img, info = _decode.decode_image_info(data, need=need)
+    except DecodeError as exc:
+        assert "\n" not in str(exc) and exc.reason
+    else:
+        assert img.ndim == 3 and img.shape[2] == 3 and len(info["native_size"]) == 2
+    finally:
+        _decode.REDUCE_ABOVE = saved
+
+
 @settings(max_examples=15, deadline=5000, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.lists(hostile_bytes(), min_size=2, max_size=4), st.lists(hostile_bytes(), min_size=2, max_size=4))
