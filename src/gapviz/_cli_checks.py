@@ -85,7 +85,9 @@ def resolve_report_inputs(args: argparse.Namespace, layers: list[str] | None) ->
     masks = {k: v for k, v in masks.items() if v}
     pairing = manifest if manifest is not None else args.pairing
     pairset = build_pairs(real, synth, pairing=pairing, masks=masks or None)
-    outputs = [args.out] + ([args.json] if args.json else [])
-    check_outputs(outputs, run_inputs(args.model, real, synth, masks, pairing, pairset))
+    # every file the command writes, and every file it reads (options other commands add included)
+    outputs = [args.out, args.json, getattr(args, "pairs_csv", None)]
+    inputs = run_inputs(args.model, real, synth, masks, pairing, pairset) + [getattr(args, "camera", None)]
+    check_outputs(outputs, [i for i in inputs if i is not None])
     return {"real": real, "synth": synth, "masks": masks, "pairing": pairing, "layers": layers,
             "analysis_size": analysis_size}  # fmt: skip
