@@ -170,6 +170,9 @@ REFUSED = {
         lambda c: (os.symlink(c["data"] / "synth" / "001.png", c["tmp"] / "link.html"),
                    _report(c, out=c["tmp"] / "link.html"))[1],
         r"inside the input folder .*synth'"),
+    "out-inside-savedmodel-folder": (
+        lambda c: (c["tmp"].joinpath("saved").mkdir(), _report(c, model=c["tmp"] / "saved", out=c["tmp"] / "saved" / "r.html"))[1],
+        r"inside the input folder .*saved'"),
     "out-under-proc": (lambda c: _report(c, out="/proc/gapviz-report.html"), r"kernel pseudo-filesystem"),
     "out-under-sys": (lambda c: _report(c, out="/sys/gapviz/report.html"), r"kernel pseudo-filesystem"),
     "out-parent-is-file": (lambda c: (c["tmp"].joinpath("notes.txt").write_text("x"),
