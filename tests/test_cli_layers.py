@@ -18,7 +18,7 @@ def test_layers_table_shows_nested_path_and_loader(model_tf_keras_resnet50v2_h5,
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith(f"model: {path} (h5, loaded with tf_keras, sha256 ")
-    assert lines[1].startswith("note: Keras 3 (keras) could not read it (TypeError")
+    assert lines[1].startswith("note: loaded with Keras 2 (tf_keras), as files written by tf.keras are; Keras 3")
     row = next(line for line in lines if " resnet50v2/conv1_conv " in line)
     assert row.split()[1:4] == ["*", "resnet50v2/conv1_conv", "Conv2D"]
     assert row.endswith("(None, 32, 32, 64)")

@@ -572,7 +572,8 @@ def test_all_skipped_slice_is_carried_not_yielded_empty(tmp_path):
     assert batches[0].real_mask is None and batches[0].mask_source == {"real": (), "synth": ()}
 
 
-def test_analysis_size_defaults_to_first_real_and_resizes_are_recorded(tmp_path):
+def test_analysis_size_follows_the_rule_and_resizes_are_recorded(tmp_path):
+    """Default analysis size: the real set's median long side at the model's aspect (docs/bad-inputs.md)."""
     real, synth = tmp_path / "r", tmp_path / "s"
     real.mkdir()
     synth.mkdir()
@@ -580,13 +581,18 @@ def test_analysis_size_defaults_to_first_real_and_resizes_are_recorded(tmp_path)
         _save(real / f"{i}.png", _rgb(20, 30, seed=i))
         _save(synth / f"{i}.png", _rgb(40, 60, seed=i))
     ps = build_pairs(real, synth)
-    stream = iter_batches(ps, model_size=(10, 10), with_masks=False)
+    stream = iter_batches(ps, model_size=(10, 15), with_masks=False)
     assert stream.analysis_size == (20, 30)
     batch = next(stream)
     stream.close()
-    assert batch.synth_analysis.shape == (2, 20, 30, 3) and batch.real.shape == (2, 10, 10, 3)
+    assert batch.synth_analysis.shape == (2, 20, 30, 3) and batch.real.shape == (2, 10, 15, 3)
     assert [(n["side"], n["kind"]) for n in batch.notes] == [("synth", "image_resized")] * 2
     assert batch.notes[0]["detail"] == "40x60 resized to the analysis size 20x30"
+    square = iter_batches(ps, model_size=(10, 10), with_masks=False)
+    assert square.analysis_size == (30, 30)  # median long side 30, the model's 1:1 aspect
+    batch = next(square)
+    square.close()
+    assert ("real", "aspect_cropped") in [(n["side"], n["kind"]) for n in batch.notes]
     same = next(iter(iter_batches(ps, model_size=None, with_masks=False)))
     assert same.real is same.real_analysis and same.model_size == (20, 30)
 

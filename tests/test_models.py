@@ -100,8 +100,8 @@ def test_tf_keras_h5_falls_back_to_tf_keras_and_says_why(model_tf_keras_resnet50
     source = model_source(model)
     assert (source.loader, source.format, source.framework, source.sha256) == ("tf_keras", "h5", "tf_keras", sha256(path))
     assert len(source.notes) == 1
-    assert "Keras 3 (keras) could not read it (TypeError" in source.notes[0]
-    assert source.notes[0].endswith("loaded with Keras 2 (tf_keras)")
+    assert "Keras 3 (keras) declined it first (TypeError" in source.notes[0]
+    assert source.notes[0].startswith("loaded with Keras 2 (tf_keras), as files written by tf.keras are")
     assert json.loads(json.dumps(source.to_dict()))["loader"] == "tf_keras"
 
 

@@ -58,6 +58,29 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preflight_model(args: argparse.Namespace) -> None:
+    """The model path exists: said before TensorFlow's import (seconds) instead of after it."""
+    if not os.path.exists(os.path.expanduser(args.model)):
+        raise GapvizError(
+            f"model not found: {args.model!r} does not exist; give a .keras or .h5 file or a SavedModel folder"
+        )
+
+
+def _preflight_report(args: argparse.Namespace) -> None:
+    """Every check that needs no model, before TensorFlow loads: flags, folders, masks, output paths.
+
+    Stores what the run will use in ``args.resolved``.
+    """
+    from gapviz._cli_checks import resolve_report_inputs
+
+    if args.camera:  # a flag value: checked before the folders (compare validates it again)
+        from gapviz.recommend._camera import load_camera
+
+        load_camera(args.camera)
+    args.resolved = resolve_report_inputs(args, _split_layers(args.layers))
+    _preflight_model(args)
+
+
 def _split_layers(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -68,44 +91,47 @@ def _split_layers(text: str | None) -> list[str] | None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    import warnings
     from dataclasses import replace
 
+    from gapviz._run_warnings import GapvizWarning
     from gapviz.comparison import compare
-    from gapviz.result import check_output_paths
 
-    masks = {side: path for side, path in (("real", args.masks_real), ("synth", args.masks_synth)) if path}
-    layers = _split_layers(args.layers)
-    if args.preset:
-        from gapviz.models import PRESETS
-
-        if args.preset not in PRESETS:
-            raise GapvizError(f"unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}")
-        layers = list(PRESETS[args.preset])
-    inputs = [args.real, args.synth, *masks.values()]
-    outputs = [args.out] + ([args.json] if args.json else []) + ([args.pairs_csv] if args.pairs_csv else [])
-    check_output_paths(outputs, inputs)
-    result = compare(
-        args.model,
-        args.real,
-        args.synth,
-        layers=layers,
-        masks=masks or None,
-        image_size=args.image_size,
-        preprocess=args.preprocess,
-        batch_size=args.batch_size,
-        examples=args.examples,
-        seed=args.seed,
-        progress=_progress(args),
-        safe_mode=not args.unsafe_load,
-        camera=args.camera,
-        impact=not args.no_impact,
-        labels={side: path for side, path in (("synth", args.labels_synth), ("real", args.labels_real)) if path} or None,
-        label_scale=args.label_scale,
-        attribution={"auto": None, "on": True, "off": False}[args.attribution],
-    )
+    run = args.resolved  # set by _preflight_report, before TensorFlow was imported
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GapvizWarning)  # printed below as one line each
+        result = compare(
+            args.model,
+            run["real"],
+            run["synth"],
+            layers=run["layers"],
+            masks=run["masks"] or None,
+            image_size=args.image_size,
+            analysis_size=run["analysis_size"],
+            preprocess=args.preprocess,
+            batch_size=args.batch_size,
+            examples=args.examples,
+            pairing=run["pairing"],
+            seed=args.seed,
+            n_boot=args.n_boot,
+            progress=_progress(args),
+            safe_mode=not args.unsafe_load,
+            calibration_pairs=args.calibration_pairs,
+            camera=args.camera,
+            impact=not args.no_impact,
+            labels={side: path for side, path in (("synth", args.labels_synth), ("real", args.labels_real)) if path}
+            or None,
+            label_scale=args.label_scale,
+            attribution={"auto": None, "on": True, "off": False}[args.attribution],
+        )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
         result = replace(result, parameters={**result.parameters, "command": command})
+    for warning in result.data.get("warnings") or ():
+        print(f"gapviz: warning: {warning}", file=sys.stderr)
+    if not args.quiet:
+        for note in result.model.get("notes") or ():
+            print(f"gapviz: note: {note}", file=sys.stderr)
     result.save_report(args.out, progress=_progress(args))
     if args.json:
         result.to_json(args.json)
@@ -146,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
     p.add_argument("--json", action="store_true", help="print the layer list as JSON instead of a table")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
-    p.set_defaults(func=_cmd_layers)
+    p.set_defaults(func=_cmd_layers, preflight=_preflight_model)
 
     p = sub.add_parser("scenes", help="render built-in chain-shackle scenes")
     p.add_argument("--preset", default="field", help="rendering preset: field, dataset1, dataset2")
@@ -175,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="compare real and synthetic images through a model and write the HTML report")
     p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
-    p.add_argument("--real", default="real", help="folder of real photographs (default ./real)")
-    p.add_argument("--synth", default="synth", help="folder of synthetic renders (default ./synth)")
+    p.add_argument("--real", help="folder of real photographs (default ./real; a 'gapviz scenes' folder with "
+                   "images/ and masks/ works too)")
+    p.add_argument("--synth", help="folder of synthetic renders (default ./synth; 'gapviz scenes' layout too)")
     p.add_argument("--masks-real", metavar="DIR", help="object masks of the real images, matched by file stem")
     p.add_argument("--masks-synth", metavar="DIR", help="object masks of the synthetic images, matched by file stem")
     group = p.add_mutually_exclusive_group()
@@ -204,7 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-impact", action="store_true", help="skip what each gap does to the model's prediction")
     p.add_argument("--attribution", choices=["auto", "on", "off"], default="auto",
                    help="background share of gradient x activation (default auto: on for inputs up to 256x256)")
-    p.set_defaults(func=_cmd_report)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--pairing", default="auto", choices=["auto", "stem", "order", "unpaired"],
+                       help="how real and synthetic images are paired: by file stem (auto, stem), by sorted "
+                       "order, or not at all (distributions only); default auto")
+    group.add_argument("--manifest", metavar="CSV", help="pair by a CSV with columns real,synth[,mask_real,mask_synth] "
+                       "(paths relative to the CSV); --real/--synth are then optional")
+    p.add_argument("--analysis-size", metavar="N|HxW", help="size of the image statistics (default: the real "
+                   "images' median long side, at most 512, at the model's aspect ratio)")
+    p.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples per CI (default 1000)")
+    p.add_argument("--calibration-pairs", type=int, default=8, metavar="N",
+                   help="synthetic images the recommended amounts are calibrated on (default 8; 0: no amounts)")
+    p.set_defaults(func=_cmd_report, preflight=_preflight_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
     p.add_argument("--out", default="gapviz-demo", help="output folder (default gapviz-demo)")
@@ -255,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        preflight = getattr(args, "preflight", None)
+        if preflight is not None:  # what can fail without a model fails before TensorFlow's import
+            preflight(args)
         if args.command in ("layers", "report", "demo"):
             _import_tensorflow_quietly()
         return int(args.func(args) or 0)

@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from gapviz import _run_warnings
 from gapviz._errors import GapvizError
+from gapviz._paths import run_inputs
 from gapviz._progress import NoBar, progress_bar
 from gapviz._threads import yield_to_model
 from gapviz.impact import ATTRIBUTION_PAIRS, IMPACT_PAIRS
@@ -164,8 +166,11 @@ def compare(
     image_size : int or (h, w), optional
         Model input size; required only for models that accept any size.
     analysis_size : int or (H, W), optional
-        Size for the image statistics (Canny baseline, sharpness, noise). Default: the size of the
-        first real image, so amounts are in its pixel units.
+        Size for the image statistics (Canny baseline, sharpness, noise). Default, by rule: the
+        real images' median long side (headers of up to 64 images spread over the set), capped at
+        512, at the model input's aspect ratio. Every image is centre-cropped to that aspect and
+        resized (never stretched; masks alike); images under 8 pixels a side are skipped, large
+        files are decoded at reduced size; all of it is recorded (docs/bad-inputs.md).
     preprocess : str or callable
         ``"unit"`` (x/255, the case study's training), ``"caffe"``, ``"tf"``, ``"torch"``,
         ``"raw"``, or a callable on a float32 batch in 0..255.
@@ -239,6 +244,7 @@ def compare(
     'camera_focus'
     """
     from gapviz import inputs, stats
+    from gapviz.inputs._channels import GREY_NOTE, model_input
     from gapviz.models import list_layers, load_model, model_source
     from gapviz.recommend import knobs_to_calibrate
 
@@ -266,6 +272,10 @@ def compare(
     paired = pairset.paired
     if labels:
         _check_labels(labels, impact=impact, paired=paired)
+    warns = _run_warnings.data_warnings(pairset, pairing, masks)
+    channels = tapper.input_shape[2]
+    if _run_warnings.accidental_unpaired(pairset, pairing):
+        recommendations = False
     reducer = _WithMaps(stats.make_layer_reducer())
     acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
 
@@ -326,7 +336,7 @@ def compare(
                 v = views[batch.side]
                 job = pool.submit(_yielding(_side_stats), batch.side, v.analysis, v.mask_analysis, canny)
             pending.append((job, ids))
-            x = np.concatenate([inputs.preprocess(views[s].images, preprocess) for s in sides])
+            x = np.concatenate([model_input(views[s].images, preprocess, channels) for s in sides])
             m = np.concatenate([views[s].mask for s in sides]).astype(np.float32)[..., None]
             n = len(batch)
             room = examples - n_kept if batch.side == "pair" else 0
@@ -371,6 +381,7 @@ def compare(
             )
 
         final = acc.finalize(seed=seed, n_boot=n_boot)
+        warns += _run_warnings.layer_warnings(final["layers"])
         layer_results = tuple(
             sorted(
                 (
@@ -411,11 +422,16 @@ def compare(
         analysis_size=list(stream.analysis_size),
         model_size=list(model_size),
         examples=[{"stem": e.stem, "real": e.real_path, "synth": e.synth_path} for e in kept],
+        warnings=warns,
+        **({"recommendations_withheld": "nothing is paired"} if _run_warnings.accidental_unpaired(pairset, pairing)
+           else {}),
     )
+    _run_warnings.emit(warns)
     model_info = {
         **source.to_dict(),
         "architecture": _architecture(keras_model, tapper.preset),
         "input_shape": [model_size[0], model_size[1], tapper.input_shape[2]],
+        **({"notes": [*source.notes, GREY_NOTE]} if channels == 1 else {}),
         "preprocess": pre_name,
         "preset": tapper.preset,
         "layers": list(tapper.layers),
@@ -462,6 +478,8 @@ def compare(
         thumbnails=thumbnails,
         model_impact=model_impact,
         attribution_examples=tuple(attribution_maps),
+        inputs=tuple(run_inputs(source.path, real, synth, masks, pairing, pairset)
+                     + [os.fspath(v) for v in (labels or {}).values() if isinstance(v, (str, os.PathLike))]),
     )
 
 

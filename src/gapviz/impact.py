@@ -145,8 +145,9 @@ def make_predictor(model: Any, *, preprocess: Any = "unit", batch_size: int = 16
     """
     import tensorflow as tf
 
-    from gapviz import inputs
+    from gapviz.inputs._channels import model_input
 
+    channels = _channels(model)
     fn = _cached(model, ("predict",), lambda: tf.function(lambda x: _scalar_output(model(x, training=False)),
                                                           reduce_retracing=True))  # fmt: skip
 
@@ -154,11 +155,20 @@ def make_predictor(model: Any, *, preprocess: Any = "unit", batch_size: int = 16
         images = np.asarray(images)
         out = []
         for start in range(0, len(images), batch_size):
-            x = inputs.preprocess(images[start : start + batch_size], preprocess)
+            x = model_input(images[start : start + batch_size], preprocess, channels)
             out.append(np.asarray(fn(tf.convert_to_tensor(x, tf.float32)), np.float64))
         return np.concatenate(out) if out else np.zeros(0)
 
     return predict
+
+
+def _channels(model: Any) -> int | None:
+    """Channels of the model's (first) input: 1-channel models are fed luminance, as in the pass."""
+    try:
+        shape = model.inputs[0].shape
+    except (AttributeError, IndexError, TypeError, ValueError):  # subclassed models have no symbolic inputs
+        return None
+    return shape[-1]
 
 
 #: attribute on an in-memory model holding its traced prediction and attribution functions
@@ -483,13 +493,14 @@ def attribution_shares(
         on the object; real + object share = 1 per image), each for real and synth}, "pairs": n}``,
         and for the first ``keep_maps`` pairs ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}``.
     """
-    from gapviz import inputs
     from gapviz.inputs import resize_mask
+    from gapviz.inputs._channels import model_input
     from gapviz.stats import paired_stat
     from gapviz.stats.inference import derive_seed
 
     n = min(int(pairs), len(sample))
     attribution = attribution_function(model, targets)
+    channels = _channels(model)
     shares = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     areas = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
     objects = {side: {layer: [] for layer in layers} for side in ("real", "synth")}
@@ -498,7 +509,7 @@ def attribution_shares(
         stop = min(n, start + batch_size)
         for side, images, masks in (("real", sample.real_inputs, sample.real_masks),
                                     ("synth", sample.synth_inputs, sample.synth_input_masks)):  # fmt: skip
-            x = inputs.preprocess(np.stack(images[start:stop]), preprocess)
+            x = model_input(np.stack(images[start:stop]), preprocess, channels)
             mk = np.stack(masks[start:stop])
             maps = attribution(x)
             for layer, m in zip(layers, maps, strict=True):

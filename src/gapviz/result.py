@@ -142,6 +142,9 @@ class GapResult:
     attribution_examples : tuple of dict
         ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}`` gradient-times-activation maps
         of the first example pairs (not in the JSON).
+    inputs : tuple of str
+        Every file and folder the run read (images, masks, model, manifest); `save_report` and
+        `to_json` refuse to write over or inside any of them (not in the JSON).
     """
 
     model: dict
@@ -159,6 +162,7 @@ class GapResult:
     thumbnails: dict = field(default_factory=dict, repr=False, compare=False)
     model_impact: dict = field(default_factory=dict)
     attribution_examples: tuple = field(default=(), repr=False)
+    inputs: tuple = field(default=(), repr=False, compare=False)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -186,6 +190,9 @@ class GapResult:
         """Return the JSON text; when ``path`` is given, also write it there atomically."""
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
         if path is not None:
+            from gapviz._paths import check_outputs
+
+            check_outputs([path], self.inputs)
             write_atomic(path, text.encode("utf-8"))
         return text
 
@@ -194,8 +201,10 @@ class GapResult:
 
         ``kwargs`` go to `gapviz.report.render_report` (``title``, ``before``, ``dpi``, ``progress``).
         """
+        from gapviz._paths import check_outputs
         from gapviz.report import render_report
 
+        check_outputs([path], self.inputs)
         html = render_report(self, **kwargs)
         write_atomic(path, html.encode("utf-8"))
         return str(path)
@@ -291,25 +300,13 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 
 def check_output_paths(outputs: list, inputs: list) -> None:
-    """Refuse to write an output into an input folder or over an input file.
+    """Refuse to write an output into an input folder or over an input file (see `gapviz._paths.check_outputs`).
 
     Raises
     ------
     GapvizError
         Naming the output and the input it would touch.
     """
-    from gapviz._errors import GapvizError
+    from gapviz._paths import check_outputs
 
-    resolved_inputs = [Path(p).resolve() for p in inputs if p is not None]
-    for out in outputs:
-        target = Path(out).resolve()
-        if target.is_dir():
-            raise GapvizError(f"output {str(out)!r} is a folder; give a file path such as report.html")
-        for src in resolved_inputs:
-            if target == src:
-                raise GapvizError(f"output {str(out)!r} would overwrite the input {str(src)!r}; choose another path")
-            if src.is_dir() and src in target.parents:
-                raise GapvizError(
-                    f"output {str(out)!r} is inside the input folder {str(src)!r}; write it somewhere else "
-                    "so the inputs stay untouched"
-                )
+    check_outputs(outputs, inputs)

@@ -33,6 +33,9 @@ Decoding (:func:`decode_image`, :func:`decode_image_info`, :func:`decode_mask`)
     files raise :class:`DecodeError` (path + reason); the stream turns that into a skipped pair.
 Resizing (:func:`resize_image`, :func:`resize_mask`)
     ``INTER_AREA`` when shrinking, ``INTER_CUBIC`` when growing; masks by area/linear + 0.5 threshold.
+    The stream first centre-crops each image and mask to the analysis aspect (never stretches),
+    decodes large files at reduced size, and skips images under 8 px a side; the default analysis
+    size comes by rule from the real set (:func:`resolve_analysis_size`, docs/bad-inputs.md).
 Masks (:func:`estimate_mask`)
     Given per side (``masks=dict(real=folder, synth=folder)`` by stem, manifest columns, or an
     ``(N, H, W)`` array for an array side); otherwise estimated without a model, and every row's

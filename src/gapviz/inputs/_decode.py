@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _EXIF_ORIENTATION = 0x0112
+#: images with more pixels than this are decoded at reduced size when a smaller size is all that is needed
+REDUCE_ABOVE = 2048 * 2048
+#: formats without reduced decoding are decoded whole: one such large image at a time bounds memory
+_LARGE_DECODE = threading.BoundedSemaphore(1)
 
 
 class DecodeError(GapvizError):
@@ -59,7 +64,9 @@ def _source_name(src: Any, name: str | None) -> str:
     return os.fspath(src)
 
 
-def _open(src: Any, label: str) -> Image.Image:
+def _open(src: Any, label: str, need: tuple[int, int] | None = None) -> Image.Image:
+    """Open and decode ``src``; with ``need`` (the oriented ``(H, W)`` the caller needs), a large image
+    is decoded at reduced size (JPEG ``draft``; other formats ``reduce`` right after decoding)."""
     if isinstance(src, (bytes, bytearray, memoryview)):
         fp: Any = io.BytesIO(bytes(src))
     elif isinstance(src, (str, os.PathLike)):
@@ -71,16 +78,134 @@ def _open(src: Any, label: str) -> Image.Image:
         )
     try:
         im = Image.open(fp)
-        im.load()  # decodes now, so a truncated file fails here and not later
+        im = _load_reduced(im, need)  # decodes now, so a truncated file fails here and not later
     except FileNotFoundError:
         raise DecodeError(label, "file not found") from None
     except UnidentifiedImageError:
-        raise DecodeError(label, "not a recognised image format (corrupt or not an image)") from None
+        raise DecodeError(label, _unidentified_reason(src)) from None
     except Image.DecompressionBombError as exc:
         raise DecodeError(label, f"image too large: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(label, f"corrupt or truncated file ({exc})") from None
     return im
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, read from the header only.
+
+    Pillow's ``PngImageFile.getexif`` decodes the whole image to look for an eXIf chunk after the
+    pixels; a PNG whose eXIf chunk is not in its header is taken as upright instead (the decoded
+    image is transposed later, when its EXIF is known).
+    """
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    try:
+        return im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # malformed EXIF: reported later by the decoder
+        return 1
+
+
+def _oriented_size(im: Image.Image) -> tuple[int, int]:
+    w, h = im.size
+    return (w, h) if _orientation(im) in (5, 6, 7, 8) else (h, w)
+
+
+def _load_reduced(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
+    from gapviz.inputs._size import reduce_factor
+
+    w, h = im.size
+    if need is None or w * h <= REDUCE_ABOVE:
+        im.load()
+        return im
+    oh, ow = _oriented_size(im)
+    factor = reduce_factor(oh, ow, need)
+    im.info["gapviz_native_size"] = (oh, ow)
+    if factor < 2:
+        with _LARGE_DECODE:
+            im.load()
+        return im
+    if im.format == "JPEG":
+        # DCT-domain scaling by 1/2, 1/4 or 1/8: the full-size image never exists in memory
+        im.draft(im.mode, (max(1, w // factor), max(1, h // factor)))
+        im.load()
+        return im
+    if im.format == "PNG":
+        from gapviz.inputs._png_strips import png_reduced
+
+        with _LARGE_DECODE:
+            fh = open(im.filename, "rb") if getattr(im, "filename", "") else im.fp
+            try:
+                strips = png_reduced(fh, factor)
+            finally:
+                if fh is not im.fp:
+                    fh.close()
+        if strips is not None:
+            strips.info.update({k: v for k, v in im.info.items() if k not in strips.info})
+            im.close()
+            return strips
+    with _LARGE_DECODE:
+        im.load()
+        try:
+            reduced = im.reduce(factor)
+        except (ValueError, NotImplementedError):  # modes reduce() does not support: keep the full image
+            return im
+    reduced.info.update(im.info)
+    im.close()
+    return reduced
+
+
+def _unidentified_reason(src: Any) -> str:
+    """Why Pillow could not identify a file, in terms the user can act on."""
+    try:
+        if isinstance(src, (bytes, bytearray, memoryview)):
+            head = bytes(src[:4096])
+        else:
+            with open(os.fspath(src), "rb") as fh:
+                head = fh.read(4096)
+    except OSError as exc:
+        return f"unreadable file ({exc.strerror or exc})"
+    if not head:
+        return "empty file (0 bytes)"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        tiff = _tiff_sample_format(head)
+        if tiff:
+            return f"TIFF with {tiff}, which gapviz cannot decode; save it as 8- or 16-bit integer RGB (PNG or TIFF)"
+        return "TIFF that Pillow cannot decode (unsupported compression or layout); save it as 8- or 16-bit PNG"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+        return "HEIC/AVIF image, which gapviz cannot decode; convert it to PNG or JPEG"
+    return "not a recognised image format (corrupt or not an image)"
+
+
+def _tiff_sample_format(head: bytes) -> str | None:
+    """``"32-bit float samples (3 channels)"`` and the like, from the first TIFF directory in ``head``."""
+    import struct
+
+    order = "<" if head[:2] == b"II" else ">"
+    try:
+        (offset,) = struct.unpack(order + "I", head[4:8])
+        (count,) = struct.unpack(order + "H", head[offset : offset + 2])
+        tags: dict[int, int] = {}
+        for i in range(count):
+            entry = head[offset + 2 + 12 * i : offset + 14 + 12 * i]
+            tag, kind, n = struct.unpack(order + "HHI", entry[:8])
+            if kind == 3:  # SHORT: the first value sits in the entry (or behind the offset when n > 2)
+                if n <= 2:
+                    value = struct.unpack(order + "H", entry[8:10])[0]
+                else:
+                    (at,) = struct.unpack(order + "I", entry[8:12])
+                    value = struct.unpack(order + "H", head[at : at + 2])[0]
+            elif kind == 4:
+                value = struct.unpack(order + "I", entry[8:12])[0]
+            else:
+                continue
+            tags[tag] = value
+    except (struct.error, IndexError):
+        return None
+    bits, channels, fmt = tags.get(258, 1), tags.get(277, 1), tags.get(339, 1)
+    kind = {1: "unsigned integer", 2: "signed integer", 3: "float"}.get(fmt, f"sample format {fmt}")
+    if fmt == 3 or bits not in (1, 8, 16):
+        return f"{bits}-bit {kind} samples ({channels} channels)"
+    return None
 
 
 def _to_uint8_rgb(im: Image.Image, label: str, info: dict[str, Any]) -> np.ndarray:
@@ -91,7 +216,9 @@ def _to_uint8_rgb(im: Image.Image, label: str, info: dict[str, Any]) -> np.ndarr
         info["scaled_16bit"] = True
         return np.repeat(grey[:, :, None], 3, axis=2)
     if mode == "F":
-        raise DecodeError(label, "32-bit float image: its value range is ambiguous; save it as 8- or 16-bit")
+        raise DecodeError(
+            label, "32-bit float image: its value range is ambiguous, so gapviz does not guess it; save it as 8- or 16-bit"
+        )
     if mode in ("LA", "La", "RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info):
         alpha = (
             np.asarray(im.convert("RGBA"))[:, :, 3] if mode in ("P", "PA") else np.asarray(im.getchannel("A"))
@@ -104,7 +231,9 @@ def _to_uint8_rgb(im: Image.Image, label: str, info: dict[str, Any]) -> np.ndarr
     return np.asarray(rgb, dtype=np.uint8)
 
 
-def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def decode_image_info(
+    src: Any, *, name: str | None = None, need: tuple[int, int] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Decode an image to RGB uint8 and say what was done to it.
 
     Parameters
@@ -113,6 +242,10 @@ def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray,
         A file path or the encoded bytes (PNG, JPEG, TIFF, BMP, WebP, ...).
     name : str, optional
         The name used in error messages (default: the path, or ``"<bytes>"``).
+    need : (H, W), optional
+        The size the caller will crop and resize to. An image of more than ``REDUCE_ABOVE``
+        pixels that still covers ``need`` at a fraction of its size is decoded at that reduced size
+        (JPEG ``draft``; other formats ``reduce``), so memory stays bounded.
 
     Returns
     -------
@@ -121,7 +254,8 @@ def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray,
     info : dict
         ``mode`` (the file's PIL mode), ``exif_rotated`` (bool), ``alpha_dropped`` (bool:
         a non-opaque alpha channel was discarded), ``scaled_16bit`` (bool), ``frames`` (int:
-        only the first frame of a multi-frame file is used).
+        only the first frame of a multi-frame file is used), ``native_size`` (``(H, W)`` of the
+        file, oriented, before any reduction).
 
     Raises
     ------
@@ -138,13 +272,31 @@ def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray,
     ((2, 4, 3), 'LA', True)
     """
     label = _source_name(src, name)
-    with _open(src, label) as im:
+    return _guarded(label, _decode_image_info, src, label, need)
+
+
+def _guarded(label: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, with whatever a hostile file makes Pillow or numpy raise turned into a DecodeError."""
+    try:
+        return fn(*args)
+    except GapvizError:
+        raise
+    except MemoryError:
+        raise DecodeError(label, "too large to decode in the memory available") from None
+    except Exception as exc:  # Pillow's plugins raise assorted errors (struct.error, IndexError, ...) on junk
+        text = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise DecodeError(label, f"corrupt or unsupported file ({type(exc).__name__}: {text})") from None
+
+
+def _decode_image_info(src: Any, label: str, need: tuple[int, int] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    with _open(src, label, need) as im:
         info: dict[str, Any] = {
             "mode": im.mode,
             "exif_rotated": False,
             "alpha_dropped": False,
             "scaled_16bit": False,
             "frames": int(getattr(im, "n_frames", 1)),
+            "native_size": im.info.get("gapviz_native_size"),
         }
         try:
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
@@ -152,7 +304,10 @@ def decode_image_info(src: Any, *, name: str | None = None) -> tuple[np.ndarray,
         except Exception as exc:  # malformed EXIF blocks raise assorted errors inside Pillow
             raise DecodeError(label, f"unreadable EXIF orientation ({exc})") from None
         info["exif_rotated"] = orientation not in (1, None)
-        return _to_uint8_rgb(transposed, label, info), info
+        out = _to_uint8_rgb(transposed, label, info)
+        if info["native_size"] is None:
+            info["native_size"] = out.shape[:2]
+        return out, info
 
 
 def decode_image(src: Any, *, name: str | None = None) -> np.ndarray:
@@ -208,7 +363,7 @@ def probe_size(src: Any, *, name: str | None = None) -> tuple[int, int]:
     try:
         with Image.open(fp) as im:
             w, h = im.size
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            orientation = _orientation(im)
     except FileNotFoundError:
         raise DecodeError(label, "file not found") from None
     except Exception as exc:  # header parsing raises assorted errors for junk files
@@ -306,7 +461,8 @@ def mask_from_array(values: np.ndarray) -> np.ndarray:
 
 
 def decode_mask(
-    src: Any, size: tuple[int, int] | None = None, *, name: str | None = None
+    src: Any, size: tuple[int, int] | None = None, *, name: str | None = None,
+    need: tuple[int, int] | None = None, image_size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """Decode a mask file of any mode to a boolean ``(H, W)`` object mask.
 
@@ -323,6 +479,11 @@ def decode_mask(
         (area interpolation + threshold at 0.5) and the returned note says so.
     name : str, optional
         The name used in error messages and in the note.
+    need : (H, W), optional
+        As in :func:`decode_image_info`: a large mask is decoded at reduced size.
+    image_size : (H, W), optional
+        The image's own size when ``size`` is a reduced one: the note compares the mask file
+        with it (default: ``size``).
 
     Returns
     -------
@@ -346,7 +507,12 @@ def decode_mask(
     ((8, 8), True, 'mask 4x4 resized to the image size 8x8')
     """
     label = _source_name(src, name)
-    with _open(src, label) as im:
+    return _guarded(label, _decode_mask, src, size, label, need, image_size)
+
+
+def _decode_mask(src: Any, size: Any, label: str, need: Any, image_size: Any) -> tuple[np.ndarray, str | None]:
+    with _open(src, label, need) as im:
+        native = im.info.get("gapviz_native_size")
         im = ImageOps.exif_transpose(im)
         if im.mode in ("LA", "La", "RGBA", "RGBa", "PA") and im.getchannel("A").getextrema()[0] < 255:
             values = np.asarray(im.getchannel("A"))
@@ -360,8 +526,11 @@ def decode_mask(
     notes = []
     if size is not None:
         h, w = _check_size(size)
+        mine = tuple(native) if native is not None else mask.shape  # the file's size, before any reduction
+        ref = tuple(image_size) if image_size is not None else (h, w)
+        if mine != ref:
+            notes.append(f"mask {mine[0]}x{mine[1]} resized to the image size {ref[0]}x{ref[1]}")
         if mask.shape != (h, w):
-            notes.append(f"mask {mask.shape[0]}x{mask.shape[1]} resized to the image size {h}x{w}")
             mask = resize_mask(mask, (h, w))
     if not mask.any():
         notes.append("mask is empty (no object pixels)")

@@ -193,6 +193,11 @@ class _Side:
 
 def _list_folder(folder: Path, side: str, what: str) -> tuple[list[str], list[dict[str, Any]]]:
     if not folder.exists():
+        if os.path.islink(folder):
+            raise GapvizError(
+                f"{what} folder {str(folder)!r} is a symbolic link that resolves to nothing (broken or a loop); "
+                "point it at an existing folder of images"
+            )
         raise GapvizError(f"{what} folder {str(folder)!r} does not exist; pass an existing folder of images")
     if not folder.is_dir():
         raise GapvizError(
@@ -202,7 +207,15 @@ def _list_folder(folder: Path, side: str, what: str) -> tuple[list[str], list[di
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue  # hidden files (.DS_Store, editor swap files) are not data
-        if entry.is_dir():
+        try:
+            is_dir = entry.is_dir()
+            if entry.is_symlink():
+                os.stat(entry.path)  # a loop or a dangling link raises here
+        except OSError as exc:
+            skipped.append({"path": entry.path, "side": side,
+                            "reason": f"unreadable entry ({exc.strerror or exc}; a symbolic-link loop or broken link)"})  # fmt: skip
+            continue
+        if is_dir:
             skipped.append(
                 {"path": entry.path, "side": side, "reason": "folder (folders are not searched recursively)"}
             )
@@ -213,9 +226,13 @@ def _list_folder(folder: Path, side: str, what: str) -> tuple[list[str], list[di
     if not paths:
         exts = " ".join(IMAGE_EXTENSIONS)
         found = f"{len(skipped)} other entries" if skipped else "nothing"
+        hint = ""
+        if (folder / "images").is_dir():
+            hint = (f"; it has an images/ subfolder (the layout 'gapviz scenes' writes): pass "
+                    f"{str(folder / 'images')!r}, or the folder itself to 'gapviz report'")  # fmt: skip
         raise GapvizError(
             f"{what} folder {str(folder)!r} has no images (found {found}); "
-            f"put {exts} files directly in it (subfolders are not searched)"
+            f"put {exts} files directly in it (subfolders are not searched){hint}"
         )
     return paths, skipped
 
@@ -244,7 +261,7 @@ def _as_array(value: np.ndarray, side: str) -> np.ndarray:
     return a
 
 
-def _read_side(value: Any, side: str, *, allow_none: bool = False) -> _Side:
+def _read_side(value: Any, side: str, *, allow_none: bool = False, what: str | None = None) -> _Side:
     if value is None:
         if allow_none:
             return _Side(side, "none", side, [], [])
@@ -254,7 +271,7 @@ def _read_side(value: Any, side: str, *, allow_none: bool = False) -> _Side:
         n = a.shape[0]
         return _Side(side, "array", f"{side} array", list(range(n)), [f"{i:05d}" for i in range(n)], array=a)
     if isinstance(value, (str, os.PathLike)):
-        paths, skipped = _list_folder(Path(value), side, side)
+        paths, skipped = _list_folder(Path(value), side, what or side)
         return _Side(
             side, "folder", os.fspath(value), list(paths), [Path(p).stem for p in paths], skipped=skipped
         )
@@ -293,7 +310,8 @@ def _stem_index(s: _Side, *, why: str) -> dict[str, Ref]:
         names = ", ".join(os.path.basename(str(r)) for r in refs[:4])
         raise GapvizError(
             f"{s.label} has {len(dup)} file stem(s) used by several files (e.g. {stem!r}: {names}), "
-            f"so {why} is ambiguous; rename them, or pass pairing='order' or a manifest CSV"
+            f"so {why} is ambiguous; rename them, or pair by order (pairing='order', --pairing order) or with a "
+            "manifest CSV (pairing='list.csv', --manifest list.csv)"
         )
     return {k: v[0] for k, v in index.items()}
 
@@ -325,7 +343,7 @@ def _mask_lookup(spec: Any, s: _Side) -> tuple[dict[Ref, Ref], np.ndarray | None
             f"masks[{s.side!r}] is an array but {s.side} is given as files; pass a folder of mask files "
             "named like the images (same stem)"
         )
-    ms = _read_side(spec, s.side)
+    ms = _read_side(spec, s.side, what=f"{s.side} mask")
     ms.label = f"{s.side} mask {'folder ' + repr(ms.label) if ms.kind == 'folder' else 'list'}"
     index = _stem_index(ms, why="matching masks to images")
     lookup: dict[Ref, Ref] = {}
@@ -450,7 +468,7 @@ def _manifest_pairset(
             )
         stem_masks[s.side] = {}
         if spec is not None:
-            ms = _read_side(spec, s.side)
+            ms = _read_side(spec, s.side, what=f"{s.side} mask")
             ms.label = f"{s.side} masks"
             stem_masks[s.side] = _stem_index(ms, why="matching masks to images")
     pairs, mskipped, unmatched = _read_manifest(path, r, y, stem_masks)
@@ -606,7 +624,7 @@ def build_pairs(
             else:
                 reason = (
                     "a folder is never paired with an array by order; pass a list of paths or pairing='order'"
-                )
+                )  # arrays exist only in Python, so no command-line form here
     elif pairing == "unpaired":
         reason = "pairing='unpaired' was requested"
 
@@ -621,7 +639,8 @@ def build_pairs(
         if not both:
             raise GapvizError(
                 f"pairing='stem' found no common file stems between real (e.g. {r.stems[0]!r}) and synth "
-                f"(e.g. {y.stems[0]!r}); rename the files, or pass pairing='order', 'unpaired' or a manifest CSV"
+                f"(e.g. {y.stems[0]!r}); rename the files, or pass pairing='order' or 'unpaired' (--pairing order|unpaired) "
+                "or a manifest CSV (--manifest list.csv)"
             )
         pairs = tuple(
             Pair(st, ri[st], yi[st], mask_maps["real"].get(ri[st]), mask_maps["synth"].get(yi[st]))
@@ -637,7 +656,8 @@ def build_pairs(
         if len(r.refs) != len(y.refs):
             raise GapvizError(
                 f"pairing='order' needs as many real as synth images, got real {len(r.refs)} and synth "
-                f"{len(y.refs)}; pass pairing='auto' or 'unpaired' to compare the distributions only"
+                f"{len(y.refs)}; pass pairing='unpaired' (--pairing unpaired) to compare the distributions only, "
+                "or a manifest CSV (--manifest list.csv)"
             )
         dup = len(set(r.stems)) != len(r.stems)
         pairs = tuple(

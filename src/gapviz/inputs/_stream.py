@@ -24,6 +24,7 @@ from gapviz.inputs._decode import (
 )
 from gapviz.inputs._masks import estimate_mask
 from gapviz.inputs._pairing import SIDES, Item, Pair, PairSet, Ref
+from gapviz.inputs._size import MIN_SIDE, crop_box, geometry_notes, parse_size, rule_size, sample_evenly
 
 MaskEstimator = Callable[[np.ndarray], np.ndarray]
 
@@ -58,7 +59,7 @@ class Batch:
     refs : dict
         ``{"real": (...), "synth": (...)}``: the file path or array index of each row.
     real, synth : numpy.ndarray or None
-        ``(B, h, w, 3)`` uint8 at ``model_size``.
+        ``(B, h, w, 3)`` uint8 at ``model_size`` (the same centred window as the analysis images).
     real_analysis, synth_analysis : numpy.ndarray or None
         ``(B, H, W, 3)`` uint8 at ``analysis_size`` (the same object as ``real``/``synth`` when
         the two sizes are equal).
@@ -73,8 +74,9 @@ class Batch:
         preceding slices that were skipped entirely, since empty batches are never yielded).
     notes : tuple of dict
         ``{"stem", "side", "kind", "detail"}`` for everything done beyond plain decoding:
-        ``image_resized`` (to the analysis size), ``mask_resized``, ``mask_empty``,
-        ``alpha_dropped``, ``first_frame_only``.
+        ``image_resized`` / ``image_upscaled`` (to the analysis size), ``aspect_cropped`` (centre
+        window of the analysis aspect), ``decoded_reduced`` (a large file decoded at reduced size),
+        ``mask_resized``, ``mask_empty``, ``alpha_dropped``, ``first_frame_only``.
     model_size, analysis_size : tuple of int
         ``(h, w)`` and ``(H, W)``.
     """
@@ -125,9 +127,14 @@ def _ref_label(ref: Ref, side: str) -> str:
     return f"{side} array[{ref}]" if isinstance(ref, int) else os.fspath(ref)
 
 
-def resolve_analysis_size(pairset: PairSet, analysis_size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """The ``(H, W)`` image statistics run at: ``analysis_size`` if given, else the size of the
-    first real image that has a readable header (so statistics stay in its pixel units).
+def resolve_analysis_size(
+    pairset: PairSet, analysis_size: Any = None, model_size: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The ``(H, W)`` image statistics run at, by rule (see `gapviz.inputs._size`), never by one file.
+
+    ``analysis_size`` if given (an int N is N x N); else the median long side of up to 64 real
+    images spread over the set (headers only), clamped to ``[8, 512]``, with the aspect ratio of
+    ``model_size`` (or, without one, the sample's median aspect).
 
     Examples
     --------
@@ -135,24 +142,33 @@ def resolve_analysis_size(pairset: PairSet, analysis_size: tuple[int, int] | Non
     >>> from gapviz.inputs import build_pairs
     >>> ps = build_pairs(np.zeros((2, 6, 9, 3), np.uint8), np.zeros((2, 4, 4, 3), np.uint8))
     >>> resolve_analysis_size(ps)
-    (6, 9)
+    (8, 9)
+    >>> resolve_analysis_size(ps, model_size=(32, 32))
+    (9, 9)
     """
-    if analysis_size is not None:
-        return _check_size(analysis_size, "analysis_size")
+    given = parse_size(analysis_size)
+    if given is not None:
+        return given
+    aspect = None if model_size is None else model_size[1] / model_size[0]
     arr = pairset.arrays.get("real")
     if arr is not None:
-        return int(arr.shape[1]), int(arr.shape[2])
+        return rule_size([(int(arr.shape[1]), int(arr.shape[2]))], aspect)
     refs = [p.real for p in pairset.pairs] if pairset.paired else [it.source for it in pairset.real_items]
-    first_error = None
-    for ref in refs:
+    sizes, first_error = [], None
+    for ref in sample_evenly(refs):
         try:
-            return probe_size(ref)
+            sizes.append(probe_size(ref))
         except DecodeError as exc:
             first_error = first_error or exc
-    raise GapvizError(
-        f"no real image has a readable header to take the analysis size from ({first_error}); "
-        "pass analysis_size=(H, W) or fix the files"
-    )
+    if not sizes and model_size is not None:
+        # no real header is readable: those pairs will be skipped with their reasons; size by the model
+        return rule_size([model_size], aspect)
+    if not sizes:
+        raise GapvizError(
+            f"no real image has a readable header to take the analysis size from ({first_error}); "
+            "pass analysis_size=(H, W) (--analysis-size on the command line) or fix the files"
+        )
+    return rule_size(sizes, aspect)
 
 
 class _Loader:
@@ -168,20 +184,24 @@ class _Loader:
     ) -> None:
         self.ps, self.model_size, self.analysis_size = pairset, model_size, analysis_size
         self.with_masks, self.estimator = with_masks, estimator
+        # the smallest decoded size that still covers both outputs (bounds the decode of large files)
+        self.need = (max(model_size[0], analysis_size[0]), max(model_size[1], analysis_size[1]))
 
-    def image(self, item: Item, notes: list[dict[str, Any]]) -> np.ndarray:
+    def image(self, item: Item, notes: list[dict[str, Any]]) -> tuple[np.ndarray, tuple[int, int]]:
+        """The decoded image (reduced when large) and the file's own ``(H, W)``."""
         arr = self.ps.arrays.get(item.side)
         if arr is not None:
             img = arr[int(item.source)]
-            return img if img.dtype == np.uint8 else np.clip(np.rint(img), 0, 255).astype(np.uint8)
-        img, info = decode_image_info(item.source)
+            img = img if img.dtype == np.uint8 else np.clip(np.rint(img), 0, 255).astype(np.uint8)
+            return img, img.shape[:2]
+        img, info = decode_image_info(item.source, need=self.need)
         if info["alpha_dropped"]:
             notes.append(
                 self._note(item, "alpha_dropped", f"non-opaque alpha channel dropped (mode {info['mode']})")
             )
         if info["frames"] > 1:
             notes.append(self._note(item, "first_frame_only", f"first of {info['frames']} frames used"))
-        return img
+        return img, tuple(info["native_size"])
 
     @staticmethod
     def _note(item: Item, kind: str, detail: str) -> dict[str, Any]:
@@ -189,13 +209,25 @@ class _Loader:
 
     def __call__(self, item: Item) -> dict[str, Any]:
         notes: list[dict[str, Any]] = []
-        native = self.image(item, notes)
-        nh, nw = native.shape[:2]
-        analysis = resize_image(native, self.analysis_size)
-        if (nh, nw) != self.analysis_size:
-            H, W = self.analysis_size
-            notes.append(self._note(item, "image_resized", f"{nh}x{nw} resized to the analysis size {H}x{W}"))
-        model = analysis if self.model_size == self.analysis_size else resize_image(native, self.model_size)
+        native, native_size = self.image(item, notes)
+        dh, dw = native.shape[:2]
+        if min(native_size) < MIN_SIDE:
+            raise DecodeError(
+                _ref_label(item.source, item.side),
+                f"image is {native_size[0]}x{native_size[1]}, below the {MIN_SIDE}-pixel floor; "
+                "it carries too little to measure",
+            )
+        # one centred window of the analysis aspect for the image, its mask and the model input
+        top, left, ch, cw = box = crop_box(dh, dw, self.analysis_size)
+        window = native[top : top + ch, left : left + cw]
+        analysis = resize_image(window, self.analysis_size)
+        for kind, detail in geometry_notes(native_size, (dh, dw), box, self.analysis_size):
+            notes.append(self._note(item, kind, detail))
+        model = analysis if self.model_size == self.analysis_size else resize_image(window, self.model_size)
+        mh, mw = self.model_size
+        if model is not analysis and (ch < mh * 0.99 or cw < mw * 0.99):
+            notes.append(self._note(item, "model_upscaled", f"{native_size[0]}x{native_size[1]} upscaled "
+                                    f"x{max(mh / ch, mw / cw):.2f} to the model input {mh}x{mw}"))  # fmt: skip
         out = {
             "model": model,
             "analysis": analysis,
@@ -222,13 +254,13 @@ class _Loader:
                     note = "mask is empty (no object pixels)"
             else:
                 try:
-                    m_native, note = decode_mask(item.mask, (nh, nw))
+                    m_native, note = decode_mask(item.mask, (dh, dw), need=self.need, image_size=native_size)
                 except DecodeError as exc:
                     raise DecodeError(exc.path, f"mask: {exc.reason}") from None
             if note:
                 kind = "mask_resized" if "resized" in note else "mask_empty"
                 notes.append(self._note(item, kind, note))
-            m_an = resize_mask(m_native, self.analysis_size)
+            m_an = resize_mask(m_native[top : top + ch, left : left + cw], self.analysis_size)
             out["mask_source"] = "given"
         out["mask_analysis"] = m_an
         out["mask"] = m_an if self.model_size == self.analysis_size else resize_mask(m_an, self.model_size)
@@ -289,8 +321,9 @@ class BatchStream:
         ):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
                 raise GapvizError(f"{name} must be an int >= {low}, got {value!r}")
-        self.analysis_size = resolve_analysis_size(pairset, analysis_size)
-        self.model_size = self.analysis_size if model_size is None else _check_size(model_size, "model_size")
+        model_size = None if model_size is None else _check_size(model_size, "model_size")
+        self.analysis_size = resolve_analysis_size(pairset, analysis_size, model_size)
+        self.model_size = self.analysis_size if model_size is None else model_size
         self.batch_size, self.prefetch, self.workers = int(batch_size), int(prefetch), int(workers)
         self.with_masks = with_masks
         self.pairset = pairset
@@ -459,9 +492,11 @@ def iter_batches(
         From :func:`build_pairs`.
     model_size : tuple of int or None
         ``(h, w)`` of the model input; None means the analysis size.
-    analysis_size : tuple of int, optional
-        ``(H, W)`` for image statistics. Default: the first real image's size, so statistics
-        stay in its pixel units; images of other sizes are resized to it (recorded as notes).
+    analysis_size : int or tuple of int, optional
+        ``(H, W)`` for image statistics. Default: by rule (:func:`resolve_analysis_size`): the
+        real images' median long side capped at 512, at the model's aspect ratio. Every image is
+        centre-cropped to that aspect and resized (recorded as notes); images with a side under
+        8 pixels are skipped and recorded.
     batch_size : int
         Rows per batch (the last, or one with skipped rows, is smaller; none is empty).
     prefetch : int

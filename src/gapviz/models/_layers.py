@@ -346,7 +346,15 @@ def _unknown(nodes: list[_Node], name: str) -> str:
     # what a user may type for each layer: its bare name where that is unique, else its path
     typable = {n.bare if counts[n.bare] == 1 else n.path: n.path for n in nodes}
     key = name.rsplit("/", 1)[-1] if "/" in name else name
-    close = difflib.get_close_matches(key, [t.rsplit("/", 1)[-1] for t in typable], n=5, cutoff=0.6)
+    other_case = [t for t in typable if t.rsplit("/", 1)[-1].lower() == key.lower()]
+    if other_case:
+        raise GapvizError(
+            f"unknown layer {name!r}: layer names are case-sensitive; did you mean {', '.join(other_case[:3])}?"
+        )
+    lowered: dict[str, str] = {}
+    for t in typable:
+        lowered.setdefault(t.rsplit("/", 1)[-1].lower(), t.rsplit("/", 1)[-1])
+    close = [lowered[c] for c in difflib.get_close_matches(key.lower(), list(lowered), n=5, cutoff=0.6)]
     by_bare: dict[str, list[str]] = {}
     for t in typable:
         by_bare.setdefault(t.rsplit("/", 1)[-1], []).append(t)
@@ -378,6 +386,11 @@ def _conv_spread(model: Any, nodes: list[_Node]) -> list[str]:
         raise GapvizError(
             f"cannot pick default taps for the subclassed model {model.name!r}: its layer shapes are "
             "unknown because it was never built. Call it once on a batch (model(batch)) or pass layers=[...]"
+        )
+    if not any(n.shape is not None and len(n.shape) == 4 for n in convs):
+        raise GapvizError(
+            f"cannot pick default taps for model {model.name!r}: none of its convolution layers outputs a 2-D "
+            "feature map (h, w, channels); gapviz measures 2-D image models"
         )
     last_at: dict[tuple, _Node] = {}  # spatial size -> deepest conv layer with that output size
     for n in convs:

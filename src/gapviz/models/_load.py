@@ -271,15 +271,19 @@ def _try_loaders(path: Path, safe_mode: bool, fmt: str) -> tuple[Any, str, tuple
 
                 model = tf_keras.models.load_model(str(path), compile=False, safe_mode=safe_mode)
         except Exception as exc:  # a loader's own errors are many and undocumented: report each
-            failures.append(f"{_LOADER_NAMES[loader]} could not read it ({_reason(exc)})")
+            failures.append(f"{_LOADER_NAMES[loader]} declined it first ({_reason(exc)})")
             continue
         if not is_model(model):
             failures.append(f"{_LOADER_NAMES[loader]} returned a {type(model).__name__}, not a model")
             continue
-        notes = tuple(f"{failure}; loaded with {_LOADER_NAMES[loader]}" for failure in failures)
+        # a tf.keras file read by tf_keras is the normal path, not a failure: say what happened first
+        notes = tuple(
+            f"loaded with {_LOADER_NAMES[loader]}, as files written by tf.keras are; {failure}" for failure in failures
+        )
         return model, loader, notes
     raise GapvizError(
-        f"could not load the {fmt} model {str(path)!r}: " + "; ".join(failures)
+        f"could not load the {fmt} model {str(path)!r}: "
+        + "; ".join(f.replace(" declined it first (", " could not read it (") for f in failures)
         + ". If the file was written with custom layers, load it in Python with their code and pass the model object"
     )
 

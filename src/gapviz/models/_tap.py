@@ -9,6 +9,7 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.models._capture import capturing
+from gapviz.models._check import check_image_input, check_spatial
 from gapviz.models._frameworks import (
     as_float_batch,
     declared_input_shape,
@@ -68,6 +69,7 @@ def tap(model: Any, layers: str | Iterable[str] | None = None) -> Tapper:
     1
     """
     model = load_model(model)
+    images = check_image_input(model)
     nodes = walk(model)
     preset = None
     if layers is None:
@@ -75,6 +77,8 @@ def tap(model: Any, layers: str | Iterable[str] | None = None) -> Tapper:
         preset = _detect(nodes)
     else:
         paths = _resolve_many(nodes, layers)
+    if images:
+        check_spatial(nodes, paths)
     return Tapper(model, paths, nodes, preset=preset)
 
 
@@ -276,7 +280,7 @@ class Tapper:
         if any(want is not None and got != want for got, want in zip(x.shape[1:], self.input_shape, strict=True)):
             raise GapvizError(
                 f"batch shape {x.shape} does not match the model input {expected}: resize the images "
-                "to the model's input size and channels"
+                "to the model's input size (gapviz.compare does this, and feeds 1-channel models luminance)"
             )
         return x
 

@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gapviz.result import GapResult
 
+from gapviz.report._notes import no_recommendation_text, report_notes, report_warnings
+
 __all__ = ["format_ci", "format_number", "render_report", "render_summary"]
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -419,7 +421,9 @@ def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi
         "data_rows": _data_rows(result.data),
         "recommendations": recs,
         "top": recs[:3],
-        "notes": [str(n) for n in [*(result.model.get("notes") or ()), *(result.data.get("notes") or ())]],
+        "notes": report_notes(result.model, result.data),
+        "warnings": report_warnings(result.data),
+        "no_recommendation": no_recommendation_text(result.data),
         "renderer_script": renderer_script(result),
     }
     if not figures:
