@@ -92,6 +92,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=_progress(args),
         safe_mode=not args.unsafe_load,
+        mask_provenance="as_given" if args.masks_as_given else "match",
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -170,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling (default 0)")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
+    p.add_argument("--masks-as-given", action="store_true",
+                   help="use given masks as they are even where the other side's are estimated (default: estimate "
+                   "both sides' masks for object/background statistics; one-sided masks can create false gaps)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

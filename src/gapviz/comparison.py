@@ -135,6 +135,7 @@ def compare(
     safe_mode: bool = True,
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
+    mask_provenance: str = "match",
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -187,6 +188,13 @@ def compare(
         time on two busy CPU cores, see docs/performance.md). It starts in a background thread
         once those pairs' statistics are in, beside the forward pass; fewer images make it
         cheaper and the amounts noisier, 0 gives recommendations without ``suggested`` amounts.
+    mask_provenance : {"match", "as_given"}, default "match"
+        ``"match"``: statistics that split object from background use masks of one provenance on
+        both sides. Unless every image on both sides has a given mask, all masks are estimated
+        (given ones then measure the estimator: IoU and boundary error in
+        ``result.data["mask_provenance"]``), because a given mask against an estimated one
+        creates object/background gaps that do not exist. ``"as_given"``: use each given mask
+        as it is; the result and report then warn when the sides' sources differ.
 
     Returns
     -------
@@ -217,6 +225,9 @@ def compare(
     if isinstance(analysis_size, (int, np.integer)) and not isinstance(analysis_size, bool):
         analysis_size = (int(analysis_size), int(analysis_size))
 
+    from gapviz.inputs._provenance import check_mask_provenance, provenance_record, replace_given
+
+    mask_provenance = check_mask_provenance(mask_provenance)
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
     paired = pairset.paired
     reducer = _WithMaps(stats.make_layer_reducer())
@@ -232,7 +243,8 @@ def compare(
     ahead = None
     pending: list[tuple[Future, Any]] = []
     stream = inputs.iter_batches(
-        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers
+        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers,
+        replace_given=replace_given(mask_provenance, pairset.mask_counts()),
     )
     guess_at = 2 * calibration_pairs  # pairs at which the expected knob set is checked again (doubling)
 
@@ -348,6 +360,10 @@ def compare(
         analysis_size=list(stream.analysis_size),
         model_size=list(model_size),
         examples=[{"stem": e.stem, "real": e.real_path, "synth": e.synth_path} for e in kept],
+        mask_provenance=provenance_record(
+            mask_provenance, stream.mask_counts, stream.mask_used,
+            {s: [(iou, bnd) for _, iou, bnd in rows] for s, rows in stream.mask_quality.items()},
+        ),
     )
     model_info = {
         **source.to_dict(),
@@ -362,6 +378,7 @@ def compare(
         "seed": seed, "n_boot": n_boot, "batch_size": batch_size, "examples": examples, "pairing": pairing,
         "sample_cap": sample_cap, "image_size": list(model_size),
         "analysis_size": list(stream.analysis_size), "layers_requested": layers, "safe_mode": safe_mode,
+        "mask_provenance": mask_provenance,
     }  # fmt: skip
     if calibration is not None:
         parameters["calibration"] = {

@@ -24,6 +24,7 @@ from gapviz.inputs._decode import (
 )
 from gapviz.inputs._masks import estimate_mask
 from gapviz.inputs._pairing import SIDES, Item, Pair, PairSet, Ref
+from gapviz.inputs._provenance import boundary_error, mask_iou
 
 MaskEstimator = Callable[[np.ndarray], np.ndarray]
 
@@ -165,9 +166,11 @@ class _Loader:
         analysis_size: tuple[int, int],
         with_masks: bool,
         estimator: MaskEstimator,
+        replace_given: bool = False,
     ) -> None:
         self.ps, self.model_size, self.analysis_size = pairset, model_size, analysis_size
         self.with_masks, self.estimator = with_masks, estimator
+        self.replace_given = replace_given
 
     def image(self, item: Item, notes: list[dict[str, Any]]) -> np.ndarray:
         arr = self.ps.arrays.get(item.side)
@@ -187,6 +190,15 @@ class _Loader:
     def _note(item: Item, kind: str, detail: str) -> dict[str, Any]:
         return {"stem": item.stem, "side": item.side, "kind": kind, "detail": detail}
 
+    def _estimate(self, analysis: np.ndarray) -> np.ndarray:
+        m_an = np.asarray(self.estimator(analysis), dtype=bool)
+        if m_an.shape != self.analysis_size:
+            raise GapvizError(
+                f"the mask estimator returned shape {m_an.shape} for an image of {self.analysis_size}; "
+                "it must return an (H, W) bool mask of the image's size"
+            )
+        return m_an
+
     def __call__(self, item: Item) -> dict[str, Any]:
         notes: list[dict[str, Any]] = []
         native = self.image(item, notes)
@@ -203,17 +215,14 @@ class _Loader:
             "mask": None,
             "mask_analysis": None,
             "mask_source": None,
+            "mask_provided": None,
+            "mask_quality": None,
         }
         if not self.with_masks:
             return out
         if item.mask is None:
-            m_an = np.asarray(self.estimator(analysis), dtype=bool)
-            if m_an.shape != self.analysis_size:
-                raise GapvizError(
-                    f"the mask estimator returned shape {m_an.shape} for an image of {self.analysis_size}; "
-                    "it must return an (H, W) bool mask of the image's size"
-                )
-            out["mask_source"] = "estimated"
+            m_an = self._estimate(analysis)
+            out["mask_source"] = out["mask_provided"] = "estimated"
         else:
             marr = self.ps.mask_arrays.get(item.side)
             if marr is not None:
@@ -229,7 +238,12 @@ class _Loader:
                 kind = "mask_resized" if "resized" in note else "mask_empty"
                 notes.append(self._note(item, kind, note))
             m_an = resize_mask(m_native, self.analysis_size)
-            out["mask_source"] = "given"
+            out["mask_source"] = out["mask_provided"] = "given"
+            if self.replace_given:
+                # same provenance on both sides: the statistics get the estimate, the given mask measures it
+                given, m_an = m_an, self._estimate(analysis)
+                out["mask_source"] = "estimated"
+                out["mask_quality"] = (mask_iou(m_an, given), boundary_error(m_an, given))
         out["mask_analysis"] = m_an
         out["mask"] = m_an if self.model_size == self.analysis_size else resize_mask(m_an, self.model_size)
         return out
@@ -263,7 +277,14 @@ class BatchStream:
     notes : list of dict
         Every note so far (see :class:`Batch`).
     mask_counts : dict
-        ``{"real": {"given", "estimated"}, "synth": {...}}`` over the rows yielded so far.
+        ``{"real": {"given", "estimated"}, "synth": {...}}`` over the rows yielded so far: the
+        masks the inputs *provided* (given, or none so estimated).
+    mask_used : dict
+        The same counts for the masks the batches carry (``batch.mask_source``): with
+        ``replace_given`` a given mask is replaced by an estimated one.
+    mask_quality : dict
+        ``{"real": [(stem, iou, boundary_px), ...], "synth": [...]}``: the estimate against the
+        given mask, for each replaced one.
     n_rows : int
         Rows (pairs, or items in unpaired mode) yielded so far.
     """
@@ -279,6 +300,7 @@ class BatchStream:
         workers: int,
         with_masks: bool,
         mask_estimator: MaskEstimator,
+        replace_given: bool = False,
     ) -> None:
         if not isinstance(pairset, PairSet):
             raise GapvizError(f"iter_batches needs a PairSet from build_pairs, got {type(pairset).__name__}")
@@ -297,11 +319,13 @@ class BatchStream:
         self.skipped: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.mask_counts = {s: {"given": 0, "estimated": 0} for s in SIDES}
+        self.mask_used = {s: {"given": 0, "estimated": 0} for s in SIDES}
+        self.mask_quality: dict[str, list[tuple[str, float, float]]] = {s: [] for s in SIDES}
         self.n_rows = 0
         self._index = 0
         self._carry: list[dict[str, Any]] = []  # records of slices with no usable row, for the next batch
         self._carry_notes: list[dict[str, Any]] = []
-        self._loader = _Loader(pairset, self.model_size, self.analysis_size, with_masks, mask_estimator)
+        self._loader = _Loader(pairset, self.model_size, self.analysis_size, with_masks, mask_estimator, replace_given)
         self._gen: Iterator[Batch] | None = None
 
     def _chunks(self) -> Iterator[tuple[str, list[Any]]]:
@@ -400,7 +424,13 @@ class BatchStream:
             src = tuple(loaded[s]["mask_source"] for _, loaded in rows) if self.with_masks else ()
             mask_source[s] = src
             for v in src:
-                self.mask_counts[s][v] += 1
+                self.mask_used[s][v] += 1
+            for unit, loaded in rows:
+                res = loaded[s]
+                if res["mask_provided"] is not None:
+                    self.mask_counts[s][res["mask_provided"]] += 1
+                if res["mask_quality"] is not None:
+                    self.mask_quality[s].append((unit.stem, *res["mask_quality"]))
         if side == "pair":
             pairs = tuple(u for u, _ in rows)
             refs = {"real": tuple(p.real for p in pairs), "synth": tuple(p.synth for p in pairs)}
@@ -442,6 +472,7 @@ def iter_batches(
     workers: int = 2,
     with_masks: bool = True,
     mask_estimator: MaskEstimator = estimate_mask,
+    replace_given: bool = False,
 ) -> BatchStream:
     """Stream a PairSet as decoded batches, prefetched by a thread pool, in a fixed order.
 
@@ -475,6 +506,10 @@ def iter_batches(
     mask_estimator : callable
         ``(H, W, 3) uint8 -> (H, W) bool``, used where no mask is given; default
         :func:`estimate_mask`. Must be thread-safe and deterministic.
+    replace_given : bool
+        Estimate the masks of images that have a given mask too, and carry the estimate in the
+        batch (the given mask measures it: ``stream.mask_quality``). `compare` sets it so that
+        both sides' statistics use masks of the same provenance (`gapviz.inputs._provenance`).
 
     Returns
     -------
@@ -501,4 +536,5 @@ def iter_batches(
         workers=workers,
         with_masks=with_masks,
         mask_estimator=mask_estimator,
+        replace_given=replace_given,
     )

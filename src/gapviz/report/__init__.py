@@ -304,6 +304,8 @@ def _masks_text(masks: Mapping) -> list[tuple[str, str]]:
 
 
 def _data_rows(data: Mapping) -> list[tuple[str, str]]:
+    from gapviz.report._provenance import provenance_rows
+
     paired = data.get("paired")
     rows = [("pairs", _pretty(data.get("n_pairs", "–")))]
     if data.get("n_real") is not None or data.get("n_synth") is not None:
@@ -319,6 +321,7 @@ def _data_rows(data: Mapping) -> list[tuple[str, str]]:
         rows.append(("why unpaired", _pretty(data["unpaired_reason"])))
     for side, text in _masks_text(data.get("masks") or {}):
         rows.append((f"masks, {side}", text))
+    rows += provenance_rows(data)
     if data.get("analysis_size"):
         rows.append(("analysis size", " x ".join(str(d) for d in data["analysis_size"])))
     skipped = data.get("skipped") or ()
