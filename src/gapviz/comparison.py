@@ -349,7 +349,8 @@ def compare(
         recs: list[dict] = []
         calibration = None
         if recommendations:
-            recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
+            recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size,
+                                           canny, seed)
 
     data = pairset.to_dict()
     data.update(
@@ -523,6 +524,11 @@ class _CalibrationSampler:
         self.size = int(size)
         self.images: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
+        # the real partners too, for amounts fitted the other way round (renders softer or noisier than photos)
+        self.real_images: list[np.ndarray] = []
+        self.real_masks: list[np.ndarray] = []
+        self._synth: list[dict] = []
+        self.reverse_sample: Any = None
         self._real: list[dict] = []
         self._pairs: list[dict] = []
         self.sample: Any = None
@@ -534,11 +540,14 @@ class _CalibrationSampler:
             return _yielding(fn)
         self.images.extend(batch.synth_analysis[:take])
         self.masks.extend(batch.synth_mask_analysis[:take])
+        self.real_images.extend(batch.real_analysis[:take])
+        self.real_masks.extend(batch.real_mask_analysis[:take])
         complete = len(self.images) == self.size
 
         def job(*args: Any, **kwargs: Any) -> dict:
             out = fn(*args, **kwargs)
             self._real.append({key: np.asarray(v)[:take] for key, v in out["real"].items()})
+            self._synth.append({key: np.asarray(v)[:take] for key, v in out["synth"].items()})
             self._pairs.append(out)
             if complete and ahead is not None:
                 keys = set(out["real"]) & set(out["synth"])
@@ -559,16 +568,34 @@ class _CalibrationSampler:
             self.sample = CalibrationSample(synth_images=self.images, synth_masks=self.masks, real_values=real)
         return self.sample
 
+    def build_reverse(self) -> Any:
+        """The sample the other way round: the real images, to be matched to their synthetic partners."""
+        if self.reverse_sample is None and self.real_images and self._synth:
+            from gapviz.recommend import CalibrationSample
 
-def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
+            keys = set.intersection(*(set(r) for r in self._synth))
+            synth = {key: np.concatenate([r[key] for r in self._synth]) for key in keys}
+            self.reverse_sample = CalibrationSample(synth_images=self.real_images, synth_masks=self.real_masks,
+                                                    real_values=synth)  # fmt: skip
+        return self.reverse_sample
+
+
+def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size, canny=None, seed=0):
     from gapviz.recommend import recommend
 
     sample = calib.build()
-    calibrator = None
+    calibrator = reverse_calibrator = None
     if sample is not None and ahead is not None:
         if not ahead.ready:  # fewer pairs than the sample's size: nothing was fitted ahead
             ahead.begin(sample, ())
         calibrator = ahead.result
+        reverse = calib.build_reverse()
+        if reverse is not None and canny is not None:
+            from gapviz.recommend import calibrate
+            from gapviz.scenes._post import FinishedImage
+
+            def reverse_calibrator(knobs):
+                return calibrate(reverse, knobs, measure=_measure(canny), prepare=FinishedImage, seed=seed)
     return recommend(
         image_stats=final["image_stats"],
         pair_values=acc.pair_values(),
@@ -577,6 +604,7 @@ def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
         paired=paired,
         calibrator=calibrator,
         width=int(analysis_size[1]),
+        reverse_calibrator=reverse_calibrator,
     )
 
 
