@@ -76,7 +76,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.preset not in PRESETS:
             raise GapvizError(f"unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}")
         layers = list(PRESETS[args.preset])
-    inputs = [args.real, args.synth, *masks.values()]
+    inputs = [args.real, args.synth, *masks.values(), *(p for p in (args.boxes_real, args.boxes_synth) if p)]
     outputs = [args.out] + ([args.json] if args.json else [])
     check_output_paths(outputs, inputs)
     result = compare(
@@ -93,6 +93,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         progress=_progress(args),
         safe_mode=not args.unsafe_load,
         mask_provenance="as_given" if args.masks_as_given else "match",
+        boxes={side: path for side, path in (("real", args.boxes_real), ("synth", args.boxes_synth)) if path} or None,
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masks-as-given", action="store_true",
                    help="use given masks as they are even where the other side's are estimated (default: estimate "
                    "both sides' masks for object/background statistics; one-sided masks can create false gaps)")
+    p.add_argument("--boxes-real", metavar="CSV", help="bounding boxes of the real images (stem,x0,y0,x1,y1 rows, "
+                   "pixels of the original images): they seed the mask estimator")
+    p.add_argument("--boxes-synth", metavar="CSV", help="bounding boxes of the synthetic images, as --boxes-real")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

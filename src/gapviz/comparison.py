@@ -136,6 +136,7 @@ def compare(
     recommendations: bool = True,
     calibration_pairs: int = CALIBRATION_PAIRS,
     mask_provenance: str = "match",
+    boxes: Mapping[str, Any] | None = None,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -194,7 +195,14 @@ def compare(
         (given ones then measure the estimator: IoU and boundary error in
         ``result.data["mask_provenance"]``), because a given mask against an estimated one
         creates object/background gaps that do not exist. ``"as_given"``: use each given mask
-        as it is; the result and report then warn when the sides' sources differ.
+        as it is; the result and report then warn when the sides' sources differ. Where every
+        image has a given mask or a box, ``"match"`` estimates every mask from its box (a given
+        mask's own bounding box where it has none).
+    boxes : dict, optional
+        ``dict(real=csv, synth=csv)``: bounding boxes (``stem,x0,y0,x1,y1`` rows, pixels of the
+        original image; or a ``{stem: (x0, y0, x1, y1)}`` dict, keyed by row index for arrays)
+        that seed the mask estimator (`gapviz.inputs._boxes.estimate_mask_in_box`) where no mask
+        is given. Either side may be missing.
 
     Returns
     -------
@@ -225,10 +233,13 @@ def compare(
     if isinstance(analysis_size, (int, np.integer)) and not isinstance(analysis_size, bool):
         analysis_size = (int(analysis_size), int(analysis_size))
 
-    from gapviz.inputs._provenance import check_mask_provenance, provenance_record, replace_given
+    from gapviz.inputs._boxes import check_boxes_arg, coverage
+    from gapviz.inputs._provenance import check_mask_provenance, choose_policy, provenance_record
 
     mask_provenance = check_mask_provenance(mask_provenance)
+    box_tables = check_boxes_arg(boxes)
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
+    provided = coverage(pairset, box_tables)
     paired = pairset.paired
     reducer = _WithMaps(stats.make_layer_reducer())
     acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
@@ -244,7 +255,7 @@ def compare(
     pending: list[tuple[Future, Any]] = []
     stream = inputs.iter_batches(
         pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers,
-        replace_given=replace_given(mask_provenance, pairset.mask_counts()),
+        mask_policy=choose_policy(mask_provenance, provided), boxes=box_tables,
     )
     guess_at = 2 * calibration_pairs  # pairs at which the expected knob set is checked again (doubling)
 
@@ -364,6 +375,7 @@ def compare(
         mask_provenance=provenance_record(
             mask_provenance, stream.mask_counts, stream.mask_used,
             {s: [(iou, bnd) for _, iou, bnd in rows] for s, rows in stream.mask_quality.items()},
+            coverage=provided,
         ),
     )
     model_info = {

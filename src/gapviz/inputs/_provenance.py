@@ -26,8 +26,8 @@ __all__ = [
     "check_mask_provenance",
     "mask_iou",
     "provenance_record",
+    "choose_policy",
     "quality_summary",
-    "replace_given",
 ]
 
 #: the accepted values of ``compare(..., mask_provenance=...)``
@@ -54,7 +54,7 @@ WARNING = (
     "masks used as given on each side, and the sides' sources differ: a statistic that splits object "
     "from background then compares a given mask with an estimated one, which can create object/background "
     "gaps that do not exist (e.g. lighting, texture, background). Leave mask_provenance at 'match' to "
-    "estimate the masks on both sides."
+    "estimate the masks of both sides the same way."
 )
 
 
@@ -68,25 +68,29 @@ def check_mask_provenance(value: object) -> str:
     return str(value)
 
 
-def replace_given(mode: str, planned: Mapping[str, Mapping[str, int]]) -> bool:
-    """Whether given masks are replaced by estimated ones for the statistics.
+def choose_policy(mode: str, coverage: Mapping[str, Mapping[str, int]]) -> str | None:
+    """The stream's ``mask_policy`` for ``mode`` given what the inputs provide (`gapviz.inputs._boxes.coverage`).
 
-    ``planned`` is ``PairSet.mask_counts()``. Under ``"match"`` they are unless no mask at all
-    is estimated (every image on both sides has a given mask); a side with no given mask has
-    nothing to replace either way.
+    Under ``"match"``: every image on both sides has a given mask -> None (use them); every image
+    has a given mask or a box -> ``"boxes"`` (estimate every mask from its box, or from its given
+    mask's bounding box); otherwise -> ``"estimated"`` (estimate every mask, boxes unused). Under
+    ``"as_given"``: None (each image's own source).
 
     Examples
     --------
-    >>> replace_given("match", {"real": {"given": 0, "estimated": 5}, "synth": {"given": 5, "estimated": 0}})
-    True
-    >>> replace_given("match", {"real": {"given": 5, "estimated": 0}, "synth": {"given": 5, "estimated": 0}})
-    False
-    >>> replace_given("as_given", {"real": {"given": 0, "estimated": 5}, "synth": {"given": 5, "estimated": 0}})
-    False
+    >>> cov = {"real": {"given": 0, "boxes": 0, "none": 5}, "synth": {"given": 5, "boxes": 0, "none": 0}}
+    >>> choose_policy("match", cov), choose_policy("as_given", cov)
+    ('estimated', None)
+    >>> choose_policy("match", {"real": {"given": 0, "boxes": 5, "none": 0}, "synth": {"given": 5, "boxes": 0, "none": 0}})
+    'boxes'
     """
     if check_mask_provenance(mode) == "as_given":
-        return False
-    return any(int(c.get("estimated", 0)) > 0 for c in planned.values())
+        return None
+    if all(c.get("boxes", 0) == 0 and c.get("none", 0) == 0 for c in coverage.values()):
+        return None
+    if all(c.get("none", 0) == 0 for c in coverage.values()):
+        return "boxes"
+    return "estimated"
 
 
 def mask_iou(estimated: np.ndarray, given: np.ndarray) -> float:
@@ -101,7 +105,7 @@ def mask_iou(estimated: np.ndarray, given: np.ndarray) -> float:
     """
     a, b = np.asarray(estimated, bool), np.asarray(given, bool)
     union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b)) / union if union else float("nan")
+    return float(np.count_nonzero(a & b) / union) if union else float("nan")
 
 
 def _outline(m: np.ndarray) -> np.ndarray:
@@ -132,7 +136,7 @@ def boundary_error(estimated: np.ndarray, given: np.ndarray) -> float:
     da = cv2.distanceTransform((~ob).astype(np.uint8), cv2.DIST_L2, 5)
     db = cv2.distanceTransform((~oa).astype(np.uint8), cv2.DIST_L2, 5)
     total = float(da[oa].sum(dtype=np.float64) + db[ob].sum(dtype=np.float64))
-    return total / (np.count_nonzero(oa) + np.count_nonzero(ob))
+    return float(total / (np.count_nonzero(oa) + np.count_nonzero(ob)))
 
 
 def quality_summary(rows: Iterable[tuple[float, float]]) -> dict | None:
@@ -167,9 +171,13 @@ def provenance_record(
     provided: Mapping[str, Mapping[str, int]],
     used: Mapping[str, Mapping[str, int]],
     quality: Mapping[str, Iterable[tuple[float, float]]],
+    coverage: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict:
     """The JSON ``data["mask_provenance"]``: the mode, the masks each side's statistics used,
-    the masked statistics and their sources, the estimator's measured quality, and the warning.
+    the masked statistics and their sources, the estimator's measured quality, what the inputs
+    provided per side (``inputs``: images with a given mask, with a box only, with neither), and
+    the warning. Sources are ``"given"``, ``"estimated"``, ``"boxes"`` (estimated from a box) or
+    ``"mixed"``.
 
     Examples
     --------
@@ -192,5 +200,6 @@ def provenance_record(
             scope: {key: dict(used_src) for key in keys} for scope, keys in MASKED_STATISTICS.items()
         },
         "estimator_quality": {s: quality_summary(quality.get(s, ())) for s in sides},
+        "inputs": {s: dict((coverage or {}).get(s, {})) for s in sides},
         "warning": WARNING if differ else None,
     }

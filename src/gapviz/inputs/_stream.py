@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz.inputs._boxes import box_of_mask, estimate_mask_in_box, item_key, scale_box
 from gapviz.inputs._decode import (
     DecodeError,
     _check_size,
@@ -166,11 +167,13 @@ class _Loader:
         analysis_size: tuple[int, int],
         with_masks: bool,
         estimator: MaskEstimator,
-        replace_given: bool = False,
+        mask_policy: str | None = None,
+        boxes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.ps, self.model_size, self.analysis_size = pairset, model_size, analysis_size
         self.with_masks, self.estimator = with_masks, estimator
-        self.replace_given = replace_given
+        self.policy = mask_policy
+        self.boxes = boxes or {}
 
     def image(self, item: Item, notes: list[dict[str, Any]]) -> np.ndarray:
         arr = self.ps.arrays.get(item.side)
@@ -220,9 +223,15 @@ class _Loader:
         }
         if not self.with_masks:
             return out
+        box = self.boxes.get(item.side, {}).get(item_key(item))
+        if box is not None:
+            box = scale_box(box, (nh, nw), self.analysis_size)
         if item.mask is None:
-            m_an = self._estimate(analysis)
-            out["mask_source"] = out["mask_provided"] = "estimated"
+            out["mask_provided"] = "estimated"
+            if box is not None and self.policy in (None, "boxes"):
+                m_an, out["mask_source"] = estimate_mask_in_box(analysis, box), "boxes"
+            else:
+                m_an, out["mask_source"] = self._estimate(analysis), "estimated"
         else:
             marr = self.ps.mask_arrays.get(item.side)
             if marr is not None:
@@ -239,10 +248,15 @@ class _Loader:
                 notes.append(self._note(item, kind, note))
             m_an = resize_mask(m_native, self.analysis_size)
             out["mask_source"] = out["mask_provided"] = "given"
-            if self.replace_given:
+            if self.policy in ("estimated", "boxes"):
                 # same provenance on both sides: the statistics get the estimate, the given mask measures it
-                given, m_an = m_an, self._estimate(analysis)
-                out["mask_source"] = "estimated"
+                given = m_an
+                if self.policy == "boxes":
+                    seed = box if box is not None else box_of_mask(given)
+                    m_an = estimate_mask_in_box(analysis, seed) if seed is not None else self._estimate(analysis)
+                else:
+                    m_an = self._estimate(analysis)
+                out["mask_source"] = self.policy
                 out["mask_quality"] = (mask_iou(m_an, given), boundary_error(m_an, given))
         out["mask_analysis"] = m_an
         out["mask"] = m_an if self.model_size == self.analysis_size else resize_mask(m_an, self.model_size)
@@ -280,8 +294,9 @@ class BatchStream:
         ``{"real": {"given", "estimated"}, "synth": {...}}`` over the rows yielded so far: the
         masks the inputs *provided* (given, or none so estimated).
     mask_used : dict
-        The same counts for the masks the batches carry (``batch.mask_source``): with
-        ``replace_given`` a given mask is replaced by an estimated one.
+        ``{"real": {"given", "estimated", "boxes"}, ...}``: the masks the batches carry
+        (``batch.mask_source``; ``"boxes"`` = estimated from a box). Under a ``mask_policy`` a
+        given mask is replaced by an estimated one.
     mask_quality : dict
         ``{"real": [(stem, iou, boundary_px), ...], "synth": [...]}``: the estimate against the
         given mask, for each replaced one.
@@ -300,7 +315,8 @@ class BatchStream:
         workers: int,
         with_masks: bool,
         mask_estimator: MaskEstimator,
-        replace_given: bool = False,
+        mask_policy: str | None = None,
+        boxes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         if not isinstance(pairset, PairSet):
             raise GapvizError(f"iter_batches needs a PairSet from build_pairs, got {type(pairset).__name__}")
@@ -319,13 +335,15 @@ class BatchStream:
         self.skipped: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.mask_counts = {s: {"given": 0, "estimated": 0} for s in SIDES}
-        self.mask_used = {s: {"given": 0, "estimated": 0} for s in SIDES}
+        self.mask_used = {s: {"given": 0, "estimated": 0, "boxes": 0} for s in SIDES}
         self.mask_quality: dict[str, list[tuple[str, float, float]]] = {s: [] for s in SIDES}
         self.n_rows = 0
         self._index = 0
         self._carry: list[dict[str, Any]] = []  # records of slices with no usable row, for the next batch
         self._carry_notes: list[dict[str, Any]] = []
-        self._loader = _Loader(pairset, self.model_size, self.analysis_size, with_masks, mask_estimator, replace_given)
+        self._loader = _Loader(
+            pairset, self.model_size, self.analysis_size, with_masks, mask_estimator, mask_policy, boxes
+        )
         self._gen: Iterator[Batch] | None = None
 
     def _chunks(self) -> Iterator[tuple[str, list[Any]]]:
@@ -472,7 +490,8 @@ def iter_batches(
     workers: int = 2,
     with_masks: bool = True,
     mask_estimator: MaskEstimator = estimate_mask,
-    replace_given: bool = False,
+    mask_policy: str | None = None,
+    boxes: dict[str, dict[str, Any]] | None = None,
 ) -> BatchStream:
     """Stream a PairSet as decoded batches, prefetched by a thread pool, in a fixed order.
 
@@ -506,10 +525,16 @@ def iter_batches(
     mask_estimator : callable
         ``(H, W, 3) uint8 -> (H, W) bool``, used where no mask is given; default
         :func:`estimate_mask`. Must be thread-safe and deterministic.
-    replace_given : bool
-        Estimate the masks of images that have a given mask too, and carry the estimate in the
-        batch (the given mask measures it: ``stream.mask_quality``). `compare` sets it so that
-        both sides' statistics use masks of the same provenance (`gapviz.inputs._provenance`).
+    mask_policy : {None, "estimated", "boxes"}
+        None: each image's given mask, else a mask estimated from its box, else an estimated
+        one. ``"estimated"`` / ``"boxes"``: every mask estimated (from the image's box, or the
+        given mask's bounding box, for ``"boxes"``), and where a mask was given it measures the
+        estimate (``stream.mask_quality``). `compare` chooses it so that both sides'
+        statistics use masks of the same provenance (`gapviz.inputs._provenance.choose_policy`).
+    boxes : dict, optional
+        ``{"real": {key: (x0, y0, x1, y1)}, "synth": {...}}`` in pixels of the original images;
+        ``key`` is the image file's stem, or the row index as a string for arrays
+        (`gapviz.inputs._boxes.item_key`).
 
     Returns
     -------
@@ -536,5 +561,6 @@ def iter_batches(
         workers=workers,
         with_masks=with_masks,
         mask_estimator=mask_estimator,
-        replace_given=replace_given,
+        mask_policy=mask_policy,
+        boxes=boxes,
     )
