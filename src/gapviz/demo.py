@@ -36,6 +36,14 @@ def _gap(stat: dict | None) -> float | None:
     return abs(float(stat["diff"]))
 
 
+def _settable(rec: dict) -> bool:
+    """Whether a recommendation's amount is a knob value to render with (not the renders' excess)."""
+    from gapviz.recommend._rules import REVERSE_CALIBRATED
+
+    reverse = rec.get("direction") == "reverse" and rec.get("knob") in REVERSE_CALIBRATED
+    return rec.get("suggested") is not None and not reverse
+
+
 def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]:
     """Per recommended knob with an amount: the gap on its primary statistic before and after.
 
@@ -58,7 +66,7 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     primary = {rule.knob: rule.primary for rule in RULES}
     rows = []
     for rec in recommendations:
-        if rec.get("suggested") is None:
+        if not _settable(rec):
             continue
         key = primary[rec["knob"]]
         keys = ("rgb_relative.r", "rgb_relative.b") if key == "warmth" else (key,)
@@ -122,7 +130,7 @@ def run_demo(out: str | Path = "gapviz-demo", *, n: int = 24, size: int = 512, s
     before.save_report(out / "report.html")
     before.to_json(out / "report.json")
 
-    adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if r.get("suggested") is not None}
+    adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if _settable(r)}
     lines = [f"report: {(out / 'report.html').resolve()}", repr(before)]
     if not adjust:
         lines.append("no recommendation with a calibrated amount; nothing to re-render")

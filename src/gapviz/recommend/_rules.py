@@ -27,7 +27,7 @@ Decision, per knob:
    the same operators applied to the *photos* until they match the renders, reported as the
    renders' excess. A gap of one direction that the other direction's fit closes (a blurred render
    background also reads as less noise; photo noise reads as softer renders) drops to ``low``
-   with a note.
+   with a note; when each fit could explain the other's gaps, the fit leaving less mismatch wins.
 """
 
 from __future__ import annotations
@@ -398,6 +398,13 @@ def recommend(
     rev = {rule.knob for rule, _, _, d in found if d == "reverse" and rule.knob in REVERSE_CALIBRATED}
     if rev and reverse_calibrator is not None:
         reverse = reverse_calibrator(sorted(rev | (set(COUPLED) if rev & set(COUPLED) else set())))
+    # where each direction's fit could explain the other's gaps away, the one that leaves less mismatch wins
+    winner = None
+    if reverse is not None and calibration is not None:
+        common = set(reverse.residual) & set(calibration.residual)
+        left = {name: sum(fit.residual[k] ** 2 for k in common) for name, fit in (("reverse", reverse),
+                                                                                  ("add", calibration))}  # fmt: skip
+        winner = "reverse" if left["reverse"] < left["add"] else "add"
 
     recs = []
     for rule, stat, m, direction in found:
@@ -405,12 +412,13 @@ def recommend(
         notes, suggested, share = [], None, 1.0
         revealed = direction == "revealed"
         if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
-            severity, suggested, notes = _reverse_amount(rule, severity, reverse, calibration)
+            severity, suggested, notes = _reverse_amount(rule, severity, reverse,
+                                                         None if winner == "reverse" else calibration)
         elif direction == "add" and rule.knob in _SOFTER_EXPLAINS and _SOFTER_EXPLAINS[rule.knob] in rev:
             notes.append(f"the renders are softer than the photos ({_SOFTER_EXPLAINS[rule.knob]}, reverse): that alone "
                          "removes edges, so act on it first and measure this again")
             severity = "low"
-        elif direction == "add" and rule.knob in COUPLED and _closed_by(reverse, rule):
+        elif direction == "add" and rule.knob in COUPLED and winner != "add" and _closed_by(reverse, rule):
             notes.append("the renders' excess in " + ", ".join(_fitted(reverse, rule.knob))
                          + " (see the reverse recommendation) closes this gap when applied to the photos: "
                          "it is most likely that, not a missing " + rule.knob.replace("_", " "))

@@ -344,6 +344,9 @@ def _summary_line(result: GapResult) -> str:
     est = [side for side in ("real", "synth")
            if isinstance(masks.get(side), Mapping) and masks[side].get("estimated")]
     parts.append("masks estimated on " + " and ".join(est) if est else "masks given")
+    from gapviz.report._provenance import summary_text
+
+    parts[-1] = summary_text(data) or parts[-1]
     return " · ".join(parts)
 
 

@@ -32,3 +32,19 @@ def provenance_rows(data: Mapping) -> list[tuple[str, str]]:
     if prov.get("warning"):
         rows.append(("warning", str(prov["warning"])))
     return rows
+
+
+def summary_text(data: Mapping) -> str | None:
+    """The summary line's words on masks, from ``data["mask_provenance"]`` (None without it)."""
+    prov = data.get("mask_provenance")
+    if not isinstance(prov, Mapping):
+        return None
+    used = prov.get("used") or {}
+    real, synth = used.get("real"), used.get("synth")
+    words = {"given": "masks given", "estimated": "masks estimated", "boxes": "masks estimated from boxes",
+             "mixed": "mixed mask sources"}  # fmt: skip
+    text = f"{words.get(real, real)} on both sides" if real == synth else (
+        f"real: {words.get(real, real)}, synthetic: {words.get(synth, synth)}")
+    if prov.get("warning"):
+        text += " (as given: one-sided masks can create false object/background gaps)"
+    return text
