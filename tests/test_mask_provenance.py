@@ -153,5 +153,6 @@ def test_injected_on_the_synthetic_side_is_recognised_in_the_reverse_direction(m
         assert recs[0]["suggested"] is not None
         assert 0.3 * INJECTED[knob] < recs[0]["suggested"] < 3 * INJECTED[knob], recs[0]
         assert "excess" in recs[0]["unit"]
-    # fewer edges in softer renders is not "use more cluttered backgrounds"
-    assert all(r["severity"] == "low" for r in recs if r["knob"] in ("background", "texture"))
+    # nothing else above low: fewer edges in softer renders is not "use more cluttered backgrounds", and a
+    # blurred render background's lower noise estimate is not "add sensor noise"
+    assert all(r["severity"] == "low" for r in recs[1:]), recs[1:]

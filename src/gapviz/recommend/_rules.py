@@ -408,6 +408,8 @@ def recommend(
 
     recs = []
     for rule, stat, m, direction in found:
+        if direction == "revealed" and winner == "reverse" and _closed_by(reverse, rule):
+            continue  # "revealed" by the forward fit, but the renders' excess explains the statistics better
         severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
         notes, suggested, share = [], None, 1.0
         revealed = direction == "revealed"
