@@ -5,8 +5,9 @@ masks come from the same source: a true mask on the renders against an estimated
 photos differs by the estimator's error (mean IoU 0.63-0.71 on the built-in scenes), and that
 difference reads as an object/background gap that does not exist (``docs/masks.md``). So by
 default (``mask_provenance="match"``) the statistics use estimated masks on *both* sides unless
-every image on both sides has a given mask; the given masks then measure the estimator on their
-side (IoU and mean boundary distance). ``mask_provenance="as_given"`` uses every given mask as
+every image on both sides has a given mask (then those), or a given mask or a box (then masks
+estimated from boxes, `choose_policy`); the given masks then measure the estimator on their side
+(IoU and mean boundary distance). ``mask_provenance="as_given"`` uses every given mask as
 it is, and the result carries a warning when the two sides' sources differ.
 """
 
