@@ -78,6 +78,10 @@ COUPLED = ("camera_focus", "resolution", "sensor_noise")
 REVERSE_CALIBRATED = ("camera_focus", "resolution", "sensor_noise", "compression")
 #: an edge-density gap (fewer edges in the renders) that renders softer than the photos cause by themselves
 _SOFTER_EXPLAINS = {"background": "camera_focus", "texture": "resolution"}
+#: a reverse gap that needs a second statistic to agree (synth - real of this sign, CI excluding 0): renders
+#: softer than photos blur the whole image, whereas photos with more surface detail (texture) only raise the
+#: object's detail
+REVERSE_SUPPORT = {"resolution": ("blur_effect", +1)}
 #: a fit that leaves less than this share of a statistic's gap explains that gap
 EXPLAINED = 0.5
 REVERSE_UNITS = {
@@ -416,6 +420,11 @@ def recommend(
         if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
             severity, suggested, notes = _reverse_amount(rule, severity, reverse,
                                                          None if winner == "reverse" else calibration)
+            if not _supported(rule.knob, image_stats):
+                statistic, _ = REVERSE_SUPPORT[rule.knob]
+                notes.append(f"{statistic} does not show the renders blurrier as a whole: the object-detail gap is "
+                             "more likely surface texture on the photos than softer renders")
+                severity, suggested = "low", None
         elif direction == "add" and rule.knob in _SOFTER_EXPLAINS and _SOFTER_EXPLAINS[rule.knob] in rev:
             notes.append(f"the renders are softer than the photos ({_SOFTER_EXPLAINS[rule.knob]}, reverse): that alone "
                          "removes edges, so act on it first and measure this again")
@@ -465,6 +474,17 @@ def recommend(
         )
     recs.sort(key=lambda r: (_SEVERITY_RANK[r.severity], -r.priority, KNOBS.index(r.knob)))
     return [r.to_dict() for r in recs], calibration
+
+
+def _supported(knob: str, image_stats: Mapping[str, Mapping]) -> bool:
+    """Whether `REVERSE_SUPPORT`'s statistic agrees with a reverse gap of ``knob`` (True when none is needed)."""
+    if knob not in REVERSE_SUPPORT:
+        return True
+    statistic, sign = REVERSE_SUPPORT[knob]
+    lo, hi = ((image_stats.get(statistic) or {}).get("ci95") or [None, None])[:2]
+    if lo is None or hi is None:
+        return True  # not measured: nothing to contradict the primary statistic
+    return (lo > 0) if sign > 0 else (hi < 0)
 
 
 def _closed_by(fit: Calibration | None, rule: Rule) -> bool:
