@@ -100,10 +100,16 @@ def test_rules_need_significance_and_respect_direction():
                         pair_values={"brightness": (real, brighter)})  # fmt: skip
     assert [r["knob"] for r in recs] == ["exposure"] and recs[0]["severity"] == "high"
     assert "Lower the exposure" in recs[0]["action"]
-    # a one-way knob ignores the opposite gap: renders noisier than photos is not "add noise"
+    # renders noisier than photos: the opposite gap is a "reverse" recommendation, never "add noise"
     noisy = real + 0.2
     recs, _ = recommend(image_stats={"noise_sigma.background": paired_stat(real, noisy)},
                         pair_values={"noise_sigma.background": (real, noisy)})  # fmt: skip
+    assert [(r["knob"], r["direction"]) for r in recs] == [("sensor_noise", "reverse")]
+    assert "noisier than the photos" in recs[0]["action"] and "Add" not in recs[0]["action"]
+    # a one-way knob ignores the opposite gap: renders with more background edges is not "less clutter"
+    busy = real + 0.2
+    recs, _ = recommend(image_stats={"canny_edge_density.background": paired_stat(real, busy)},
+                        pair_values={"canny_edge_density.background": (real, busy)})  # fmt: skip
     assert recs == []
 
 

@@ -87,7 +87,9 @@ def resolve_report_inputs(args: argparse.Namespace, layers: list[str] | None) ->
     pairset = build_pairs(real, synth, pairing=pairing, masks=masks or None)
     # every file the command writes, and every file it reads (options other commands add included)
     outputs = [args.out, args.json, getattr(args, "pairs_csv", None)]
-    inputs = run_inputs(args.model, real, synth, masks, pairing, pairset) + [getattr(args, name, None) for name in ("camera", "labels_synth", "labels_real")]
+    inputs = run_inputs(args.model, real, synth, masks, pairing, pairset) + [getattr(args, name, None) for name in ("camera", "labels_synth", "labels_real", "boxes_real", "boxes_synth")]
     check_outputs(outputs, [i for i in inputs if i is not None])
+    boxes = {side: path for side, path in (("real", getattr(args, "boxes_real", None)),
+                                            ("synth", getattr(args, "boxes_synth", None))) if path}  # fmt: skip
     return {"real": real, "synth": synth, "masks": masks, "pairing": pairing, "layers": layers,
-            "analysis_size": analysis_size}  # fmt: skip
+            "analysis_size": analysis_size, "boxes": boxes}  # fmt: skip

@@ -123,6 +123,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             or None,
             label_scale=args.label_scale,
             attribution={"auto": None, "on": True, "off": False}[args.attribution],
+            mask_provenance="as_given" if args.masks_as_given else "match",
+            boxes=run["boxes"] or None,
         )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -242,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples per CI (default 1000)")
     p.add_argument("--calibration-pairs", type=int, default=8, metavar="N",
                    help="synthetic images the recommended amounts are calibrated on (default 8; 0: no amounts)")
+    p.add_argument("--masks-as-given", action="store_true",
+                   help="use given masks as they are even where the other side's are estimated (default: estimate "
+                   "both sides' masks for object/background statistics; one-sided masks can create false gaps)")
+    p.add_argument("--boxes-real", metavar="CSV", help="bounding boxes of the real images (stem,x0,y0,x1,y1 rows, "
+                   "pixels of the original images): they seed the mask estimator")
+    p.add_argument("--boxes-synth", metavar="CSV", help="bounding boxes of the synthetic images, as --boxes-real")
     p.set_defaults(func=_cmd_report, preflight=_preflight_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

@@ -146,6 +146,8 @@ def compare(
     label_scale: float | None = None,
     attribution: bool | None = None,
     attribution_pairs: int = ATTRIBUTION_PAIRS,
+    mask_provenance: str = "match",
+    boxes: Mapping[str, Any] | None = None,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -231,6 +233,20 @@ def compare(
         images). Default: on when the model input has at most 256 x 256 pixels.
     attribution_pairs : int, default 8
         Pairs (the first of the impact sample) whose attribution is measured.
+    mask_provenance : {"match", "as_given"}, default "match"
+        ``"match"``: statistics that split object from background use masks of one provenance on
+        both sides. Unless every image on both sides has a given mask, all masks are estimated
+        (given ones then measure the estimator: IoU and boundary error in
+        ``result.data["mask_provenance"]``), because a given mask against an estimated one
+        creates object/background gaps that do not exist. ``"as_given"``: use each given mask
+        as it is; the result and report then warn when the sides' sources differ. Where every
+        image has a given mask or a box, ``"match"`` estimates every mask from its box (a given
+        mask's own bounding box where it has none).
+    boxes : dict, optional
+        ``dict(real=csv, synth=csv)``: bounding boxes (``stem,x0,y0,x1,y1`` rows, pixels of the
+        original image; or a ``{stem: (x0, y0, x1, y1)}`` dict, keyed by row index for arrays)
+        that seed the mask estimator (`gapviz.inputs._boxes.estimate_mask_in_box`) where no mask
+        is given. Either side may be missing.
 
     Returns
     -------
@@ -268,7 +284,13 @@ def compare(
     if isinstance(analysis_size, (int, np.integer)) and not isinstance(analysis_size, bool):
         analysis_size = (int(analysis_size), int(analysis_size))
 
+    from gapviz.inputs._boxes import check_boxes_arg, coverage
+    from gapviz.inputs._provenance import check_mask_provenance, choose_policy, provenance_record
+
+    mask_provenance = check_mask_provenance(mask_provenance)
+    box_tables = check_boxes_arg(boxes)
     pairset = inputs.build_pairs(real, synth, pairing=pairing, masks=masks)
+    provided = coverage(pairset, box_tables)
     paired = pairset.paired
     if labels:
         _check_labels(labels, impact=impact, paired=paired)
@@ -292,7 +314,8 @@ def compare(
     ahead = None
     pending: list[tuple[Future, Any]] = []
     stream = inputs.iter_batches(
-        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers
+        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers,
+        mask_policy=choose_policy(mask_provenance, provided), boxes=box_tables,
     )
     guess_at = 2 * calibration_pairs  # pairs at which the expected knob set is checked again (doubling)
 
@@ -400,7 +423,8 @@ def compare(
         recs: list[dict] = []
         calibration = None
         if recommendations:
-            recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size)
+            recs, calibration = _recommend(final, acc, layer_results, paired, calib, ahead, stream.analysis_size,
+                                           canny, seed)
 
     model_impact, attribution_maps = _model_impact(
         keras_model, tapper, kept_for_impact, recs, impact=impact, paired=paired, model_size=model_size,
@@ -425,6 +449,11 @@ def compare(
         warnings=warns,
         **({"recommendations_withheld": "nothing is paired"} if _run_warnings.accidental_unpaired(pairset, pairing)
            else {}),
+        mask_provenance=provenance_record(
+            mask_provenance, stream.mask_counts, stream.mask_used,
+            {s: [(iou, bnd) for _, iou, bnd in rows] for s, rows in stream.mask_quality.items()},
+            coverage=provided,
+        ),
     )
     _run_warnings.emit(warns)
     model_info = {
@@ -441,6 +470,7 @@ def compare(
         "seed": seed, "n_boot": n_boot, "batch_size": batch_size, "examples": examples, "pairing": pairing,
         "sample_cap": sample_cap, "image_size": list(model_size),
         "analysis_size": list(stream.analysis_size), "layers_requested": layers, "safe_mode": safe_mode,
+        "mask_provenance": mask_provenance,
     }  # fmt: skip
     if impact:
         parameters["impact"] = {
@@ -479,7 +509,8 @@ def compare(
         model_impact=model_impact,
         attribution_examples=tuple(attribution_maps),
         inputs=tuple(run_inputs(source.path, real, synth, masks, pairing, pairset)
-                     + [os.fspath(v) for v in (labels or {}).values() if isinstance(v, (str, os.PathLike))]),
+                     + [os.fspath(v) for v in (*(labels or {}).values(), *(boxes or {}).values())
+                        if isinstance(v, (str, os.PathLike))]),
     )
 
 
@@ -680,6 +711,11 @@ class _CalibrationSampler:
         self.size = int(size)
         self.images: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
+        # the real partners too, for amounts fitted the other way round (renders softer or noisier than photos)
+        self.real_images: list[np.ndarray] = []
+        self.real_masks: list[np.ndarray] = []
+        self._synth: list[dict] = []
+        self.reverse_sample: Any = None
         self._real: list[dict] = []
         self._pairs: list[dict] = []
         self.sample: Any = None
@@ -691,11 +727,14 @@ class _CalibrationSampler:
             return _yielding(fn)
         self.images.extend(batch.synth_analysis[:take])
         self.masks.extend(batch.synth_mask_analysis[:take])
+        self.real_images.extend(batch.real_analysis[:take])
+        self.real_masks.extend(batch.real_mask_analysis[:take])
         complete = len(self.images) == self.size
 
         def job(*args: Any, **kwargs: Any) -> dict:
             out = fn(*args, **kwargs)
             self._real.append({key: np.asarray(v)[:take] for key, v in out["real"].items()})
+            self._synth.append({key: np.asarray(v)[:take] for key, v in out["synth"].items()})
             self._pairs.append(out)
             if complete and ahead is not None:
                 keys = set(out["real"]) & set(out["synth"])
@@ -716,16 +755,34 @@ class _CalibrationSampler:
             self.sample = CalibrationSample(synth_images=self.images, synth_masks=self.masks, real_values=real)
         return self.sample
 
+    def build_reverse(self) -> Any:
+        """The sample the other way round: the real images, to be matched to their synthetic partners."""
+        if self.reverse_sample is None and self.real_images and self._synth:
+            from gapviz.recommend import CalibrationSample
 
-def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
+            keys = set.intersection(*(set(r) for r in self._synth))
+            synth = {key: np.concatenate([r[key] for r in self._synth]) for key in keys}
+            self.reverse_sample = CalibrationSample(synth_images=self.real_images, synth_masks=self.real_masks,
+                                                    real_values=synth)  # fmt: skip
+        return self.reverse_sample
+
+
+def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size, canny=None, seed=0):
     from gapviz.recommend import recommend
 
     sample = calib.build()
-    calibrator = None
+    calibrator = reverse_calibrator = None
     if sample is not None and ahead is not None:
         if not ahead.ready:  # fewer pairs than the sample's size: nothing was fitted ahead
             ahead.begin(sample, ())
         calibrator = ahead.result
+        reverse = calib.build_reverse()
+        if reverse is not None and canny is not None:
+            from gapviz.recommend import calibrate
+            from gapviz.scenes._post import FinishedImage
+
+            def reverse_calibrator(knobs):
+                return calibrate(reverse, knobs, measure=_measure(canny), prepare=FinishedImage, seed=seed)
     return recommend(
         image_stats=final["image_stats"],
         pair_values=acc.pair_values(),
@@ -734,6 +791,7 @@ def _recommend(final, acc, layer_results, paired, calib, ahead, analysis_size):
         paired=paired,
         calibrator=calibrator,
         width=int(analysis_size[1]),
+        reverse_calibrator=reverse_calibrator,
     )
 
 

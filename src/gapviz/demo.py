@@ -36,6 +36,14 @@ def _gap(stat: dict | None) -> float | None:
     return abs(float(stat["diff"]))
 
 
+def _settable(rec: dict) -> bool:
+    """Whether a recommendation's amount is a knob value to render with (not the renders' excess)."""
+    from gapviz.recommend._rules import REVERSE_CALIBRATED
+
+    reverse = rec.get("direction") == "reverse" and rec.get("knob") in REVERSE_CALIBRATED
+    return rec.get("suggested") is not None and not reverse
+
+
 def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]:
     """Per recommended knob with an amount: the gap on its primary statistic before and after.
 
@@ -58,7 +66,7 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     primary = {rule.knob: rule.primary for rule in RULES}
     rows = []
     for rec in recommendations:
-        if rec.get("suggested") is None:
+        if not _settable(rec):
             continue
         key = primary[rec["knob"]]
         keys = ("rgb_relative.r", "rgb_relative.b") if key == "warmth" else (key,)
@@ -152,7 +160,7 @@ def run_demo(
     before.to_json(out / "report.json")
     before.pairs.to_csv(out / "pairs.csv")
 
-    adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if r.get("suggested") is not None}
+    adjust = {r["parameter"]: r["suggested"] for r in before.recommendations if _settable(r)}
     lines = [f"report: {(out / 'report.html').resolve()}", repr(before)]
     errors = before.model_impact.get("labels") or {}
     if "estimated_real_mae" in errors and "real_mae" in errors:

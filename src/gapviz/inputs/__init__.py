@@ -39,7 +39,10 @@ Resizing (:func:`resize_image`, :func:`resize_mask`)
 Masks (:func:`estimate_mask`)
     Given per side (``masks=dict(real=folder, synth=folder)`` by stem, manifest columns, or an
     ``(N, H, W)`` array for an array side); otherwise estimated without a model, and every row's
-    source (``"given"``/``"estimated"``) is recorded. Accuracy: ``docs/masks.md``.
+    source (``"given"``/``"estimated"``) is recorded. Accuracy: ``docs/masks.md``. Bounding
+    boxes (``stem,x0,y0,x1,y1`` CSVs, ``gapviz.inputs._boxes``) seed the estimator instead;
+    ``gapviz.inputs._provenance`` chooses masks of one provenance for both sides
+    (``iter_batches(mask_policy=...)``) and measures the estimator against given masks.
 Preprocessing (:func:`preprocess`, :func:`preprocess_name`, ``PREPROCESS_MODES``)
     ``"unit"`` (x/255, the study), ``"caffe"``, ``"tf"``, ``"torch"``, ``"raw"`` or a callable.
 Testing helpers

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz.inputs._boxes import box_of_mask, estimate_mask_in_box, item_key, scale_box
 from gapviz.inputs._decode import (
     DecodeError,
     _check_size,
@@ -24,6 +25,7 @@ from gapviz.inputs._decode import (
 )
 from gapviz.inputs._masks import estimate_mask
 from gapviz.inputs._pairing import SIDES, Item, Pair, PairSet, Ref
+from gapviz.inputs._provenance import boundary_error, mask_iou
 from gapviz.inputs._size import MIN_SIDE, crop_box, geometry_notes, parse_size, rule_size, sample_evenly
 
 MaskEstimator = Callable[[np.ndarray], np.ndarray]
@@ -181,11 +183,15 @@ class _Loader:
         analysis_size: tuple[int, int],
         with_masks: bool,
         estimator: MaskEstimator,
+        mask_policy: str | None = None,
+        boxes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.ps, self.model_size, self.analysis_size = pairset, model_size, analysis_size
         self.with_masks, self.estimator = with_masks, estimator
         # the smallest decoded size that still covers both outputs (bounds the decode of large files)
         self.need = (max(model_size[0], analysis_size[0]), max(model_size[1], analysis_size[1]))
+        self.policy = mask_policy
+        self.boxes = boxes or {}
 
     def image(self, item: Item, notes: list[dict[str, Any]]) -> tuple[np.ndarray, tuple[int, int]]:
         """The decoded image (reduced when large) and the file's own ``(H, W)``."""
@@ -206,6 +212,15 @@ class _Loader:
     @staticmethod
     def _note(item: Item, kind: str, detail: str) -> dict[str, Any]:
         return {"stem": item.stem, "side": item.side, "kind": kind, "detail": detail}
+
+    def _estimate(self, analysis: np.ndarray) -> np.ndarray:
+        m_an = np.asarray(self.estimator(analysis), dtype=bool)
+        if m_an.shape != self.analysis_size:
+            raise GapvizError(
+                f"the mask estimator returned shape {m_an.shape} for an image of {self.analysis_size}; "
+                "it must return an (H, W) bool mask of the image's size"
+            )
+        return m_an
 
     def __call__(self, item: Item) -> dict[str, Any]:
         notes: list[dict[str, Any]] = []
@@ -235,17 +250,21 @@ class _Loader:
             "mask": None,
             "mask_analysis": None,
             "mask_source": None,
+            "mask_provided": None,
+            "mask_quality": None,
         }
         if not self.with_masks:
             return out
+        box = self.boxes.get(item.side, {}).get(item_key(item))
+        if box is not None:  # original pixels -> decoded pixels -> the centred window -> analysis pixels
+            x0, y0, x1, y1 = scale_box(box, native_size, (dh, dw))
+            box = scale_box((x0 - left, y0 - top, x1 - left, y1 - top), (ch, cw), self.analysis_size)
         if item.mask is None:
-            m_an = np.asarray(self.estimator(analysis), dtype=bool)
-            if m_an.shape != self.analysis_size:
-                raise GapvizError(
-                    f"the mask estimator returned shape {m_an.shape} for an image of {self.analysis_size}; "
-                    "it must return an (H, W) bool mask of the image's size"
-                )
-            out["mask_source"] = "estimated"
+            out["mask_provided"] = "estimated"
+            if box is not None and self.policy in (None, "boxes"):
+                m_an, out["mask_source"] = estimate_mask_in_box(analysis, box), "boxes"
+            else:
+                m_an, out["mask_source"] = self._estimate(analysis), "estimated"
         else:
             marr = self.ps.mask_arrays.get(item.side)
             if marr is not None:
@@ -261,7 +280,17 @@ class _Loader:
                 kind = "mask_resized" if "resized" in note else "mask_empty"
                 notes.append(self._note(item, kind, note))
             m_an = resize_mask(m_native[top : top + ch, left : left + cw], self.analysis_size)
-            out["mask_source"] = "given"
+            out["mask_source"] = out["mask_provided"] = "given"
+            if self.policy in ("estimated", "boxes"):
+                # same provenance on both sides: the statistics get the estimate, the given mask measures it
+                given = m_an
+                if self.policy == "boxes":
+                    seed = box if box is not None else box_of_mask(given)
+                    m_an = estimate_mask_in_box(analysis, seed) if seed is not None else self._estimate(analysis)
+                else:
+                    m_an = self._estimate(analysis)
+                out["mask_source"] = self.policy
+                out["mask_quality"] = (mask_iou(m_an, given), boundary_error(m_an, given))
         out["mask_analysis"] = m_an
         out["mask"] = m_an if self.model_size == self.analysis_size else resize_mask(m_an, self.model_size)
         return out
@@ -295,7 +324,15 @@ class BatchStream:
     notes : list of dict
         Every note so far (see :class:`Batch`).
     mask_counts : dict
-        ``{"real": {"given", "estimated"}, "synth": {...}}`` over the rows yielded so far.
+        ``{"real": {"given", "estimated"}, "synth": {...}}`` over the rows yielded so far: the
+        masks the inputs *provided* (given, or none so estimated).
+    mask_used : dict
+        ``{"real": {"given", "estimated", "boxes"}, ...}``: the masks the batches carry
+        (``batch.mask_source``; ``"boxes"`` = estimated from a box). Under a ``mask_policy`` a
+        given mask is replaced by an estimated one.
+    mask_quality : dict
+        ``{"real": [(stem, iou, boundary_px), ...], "synth": [...]}``: the estimate against the
+        given mask, for each replaced one.
     n_rows : int
         Rows (pairs, or items in unpaired mode) yielded so far.
     """
@@ -311,6 +348,8 @@ class BatchStream:
         workers: int,
         with_masks: bool,
         mask_estimator: MaskEstimator,
+        mask_policy: str | None = None,
+        boxes: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         if not isinstance(pairset, PairSet):
             raise GapvizError(f"iter_batches needs a PairSet from build_pairs, got {type(pairset).__name__}")
@@ -330,11 +369,15 @@ class BatchStream:
         self.skipped: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
         self.mask_counts = {s: {"given": 0, "estimated": 0} for s in SIDES}
+        self.mask_used = {s: {"given": 0, "estimated": 0, "boxes": 0} for s in SIDES}
+        self.mask_quality: dict[str, list[tuple[str, float, float]]] = {s: [] for s in SIDES}
         self.n_rows = 0
         self._index = 0
         self._carry: list[dict[str, Any]] = []  # records of slices with no usable row, for the next batch
         self._carry_notes: list[dict[str, Any]] = []
-        self._loader = _Loader(pairset, self.model_size, self.analysis_size, with_masks, mask_estimator)
+        self._loader = _Loader(
+            pairset, self.model_size, self.analysis_size, with_masks, mask_estimator, mask_policy, boxes
+        )
         self._gen: Iterator[Batch] | None = None
 
     def _chunks(self) -> Iterator[tuple[str, list[Any]]]:
@@ -433,7 +476,13 @@ class BatchStream:
             src = tuple(loaded[s]["mask_source"] for _, loaded in rows) if self.with_masks else ()
             mask_source[s] = src
             for v in src:
-                self.mask_counts[s][v] += 1
+                self.mask_used[s][v] += 1
+            for unit, loaded in rows:
+                res = loaded[s]
+                if res["mask_provided"] is not None:
+                    self.mask_counts[s][res["mask_provided"]] += 1
+                if res["mask_quality"] is not None:
+                    self.mask_quality[s].append((unit.stem, *res["mask_quality"]))
         if side == "pair":
             pairs = tuple(u for u, _ in rows)
             refs = {"real": tuple(p.real for p in pairs), "synth": tuple(p.synth for p in pairs)}
@@ -475,6 +524,8 @@ def iter_batches(
     workers: int = 2,
     with_masks: bool = True,
     mask_estimator: MaskEstimator = estimate_mask,
+    mask_policy: str | None = None,
+    boxes: dict[str, dict[str, Any]] | None = None,
 ) -> BatchStream:
     """Stream a PairSet as decoded batches, prefetched by a thread pool, in a fixed order.
 
@@ -510,6 +561,16 @@ def iter_batches(
     mask_estimator : callable
         ``(H, W, 3) uint8 -> (H, W) bool``, used where no mask is given; default
         :func:`estimate_mask`. Must be thread-safe and deterministic.
+    mask_policy : {None, "estimated", "boxes"}
+        None: each image's given mask, else a mask estimated from its box, else an estimated
+        one. ``"estimated"`` / ``"boxes"``: every mask estimated (from the image's box, or the
+        given mask's bounding box, for ``"boxes"``), and where a mask was given it measures the
+        estimate (``stream.mask_quality``). `compare` chooses it so that both sides'
+        statistics use masks of the same provenance (`gapviz.inputs._provenance.choose_policy`).
+    boxes : dict, optional
+        ``{"real": {key: (x0, y0, x1, y1)}, "synth": {...}}`` in pixels of the original images;
+        ``key`` is the image file's stem, or the row index as a string for arrays
+        (`gapviz.inputs._boxes.item_key`).
 
     Returns
     -------
@@ -536,4 +597,6 @@ def iter_batches(
         workers=workers,
         with_masks=with_masks,
         mask_estimator=mask_estimator,
+        mask_policy=mask_policy,
+        boxes=boxes,
     )

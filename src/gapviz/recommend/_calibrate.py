@@ -93,6 +93,9 @@ class Calibration:
         Knob -> p-value that its own statistic still differs from the real partners when every
         other knob is at its fitted amount and this one at 0: small means the other adjustments
         uncover a gap this knob must close, even if the raw statistic showed none.
+    residual_before : dict
+        Statistic -> mean paired log-ratio (or scaled difference) with no adjustment, so that
+        ``residual[s] / residual_before[s]`` says how much of a statistic's gap the fit closes.
     """
 
     settings: dict
@@ -101,6 +104,7 @@ class Calibration:
     share: dict = field(default_factory=dict)
     residual: dict = field(default_factory=dict)
     hidden_p: dict = field(default_factory=dict)
+    residual_before: dict = field(default_factory=dict)
 
 
 def _diffs(name: str, synth: np.ndarray, real: np.ndarray) -> np.ndarray:
@@ -272,6 +276,7 @@ def calibrate(
     ) as pool:
         current = {k: 0 for k in knobs}
         before = total(current)
+        residual_before = residuals(current)
         rising: dict[str, bool] = {}
         # coupled knobs move each other's statistics: a few sweeps; the others have statistics of their own
         for sweep in range(max(1, rounds)):
@@ -302,6 +307,7 @@ def calibrate(
         share=share,
         residual=residual,
         hidden_p=hidden_p,
+        residual_before=residual_before,
     )
 
 

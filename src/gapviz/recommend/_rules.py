@@ -21,6 +21,13 @@ Decision, per knob:
    gets a negligible amount or a small share of the closed mismatch: that recommendation drops
    to ``low``.
 5. Priority: severity first, then ``m`` (times a weight of 0.5 for texture and background).
+6. Both directions for the camera knobs and lighting. Renders softer, noisier or blockier than
+   the photos (temporal anti-aliasing, low render resolution, denoisers, few samples) give a
+   ``reverse`` recommendation. Its amount is calibrated the other way round (`REVERSE_CALIBRATED`):
+   the same operators applied to the *photos* until they match the renders, reported as the
+   renders' excess. A gap of one direction that the other direction's fit closes (a blurred render
+   background also reads as less noise; photo noise reads as softer renders) drops to ``low``
+   with a note; when each fit could explain the other's gaps, the fit leaving less mismatch wins.
 """
 
 from __future__ import annotations
@@ -66,6 +73,26 @@ UNITS = {
 _SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 #: knobs fitted together whenever one of them is: their statistics move together
 COUPLED = ("camera_focus", "resolution", "sensor_noise")
+#: knobs whose opposite gap (renders softer / noisier / blockier than the photos) gets an amount from
+#: the operators applied to the photos: the renders' excess
+REVERSE_CALIBRATED = ("camera_focus", "resolution", "sensor_noise", "compression")
+#: an edge-density gap (fewer edges in the renders) that renders softer than the photos cause by themselves
+_SOFTER_EXPLAINS = {"background": "camera_focus", "texture": "resolution"}
+#: a reverse gap that needs a second statistic to agree (synth - real of this sign, CI excluding 0): renders
+#: softer than photos blur the whole image, whereas photos with more surface detail (texture) only raise the
+#: object's detail
+REVERSE_SUPPORT = {"resolution": ("blur_effect", +1)}
+#: a fit that leaves less than this share of a statistic's gap explains that gap
+EXPLAINED = 0.5
+REVERSE_UNITS = {
+    "camera_focus": "px (background Gaussian blur sigma the photos would need to match the renders: the renders' "
+    "excess background blur, at the analysed image size)",
+    "resolution": "px (whole-image Gaussian softness sigma the photos would need to match the renders: the renders' "
+    "excess softness, at the analysed image size)",
+    "sensor_noise": "grey levels (Gaussian noise sigma the photos would need to match the renders: the renders' "
+    "excess noise, 8-bit)",
+    "compression": "JPEG quality at which re-saving the photos matches the renders' block artefacts",
+}
 
 
 @dataclass(frozen=True)
@@ -85,10 +112,10 @@ class Rule:
         Supporting evidence: an image statistic (scope None), a layer statistic (scope "layers"),
         or an across-layer statistic (scope "decay").
     reversible : bool
-        Whether the opposite gap is also acted on. Only exposure and colour are: for the other
-        knobs the opposite gap is what another knob causes (blurred real backgrounds read as
-        less noise, less texture and less background clutter; sensor noise reads as sharper
-        real objects), so acting on it would send the rendering team the wrong way.
+        Whether the opposite gap is also acted on. The camera knobs and lighting are (renders
+        can be softer or noisier than photos); texture and background are not: their opposite
+        gap is what the camera knobs cause (blurred real backgrounds read as less texture and
+        less background clutter), so acting on it would send the rendering team the wrong way.
     weight : float
         Priority weight; texture and background are lower because part of what they measure is
         the camera knobs' effect.
@@ -106,14 +133,13 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule("camera_focus", "coarse_sharpness.background", +1, True,
          (("laplacian_var.background", None, +1), ("background_ratio", "layers", +1),
-          ("background_ratio_slope", "decay", +1), ("canny_edge_density.background", None, +1)),
-         reversible=False),
+          ("background_ratio_slope", "decay", +1), ("canny_edge_density.background", None, +1))),
     Rule("resolution", "laplacian_rel.object", +1, True,
          (("laplacian_var.object", None, +1), ("edge_sharpness", "layers", +1), ("canny_edge_density.object", None, +1),
-          ("blur_effect", None, -1), ("canny_straightness", None, +1)), reversible=False),
-    Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),), reversible=False),
-    Rule("sensor_noise", "noise_sigma.background", -1, True, (), reversible=False),
-    Rule("compression", "jpeg_blockiness", -1, True, (), reversible=False),
+          ("blur_effect", None, -1), ("canny_straightness", None, +1))),
+    Rule("lighting", "illumination_cv", -1, False, (("rms_contrast", None, -1),)),
+    Rule("sensor_noise", "noise_sigma.background", -1, True, ()),
+    Rule("compression", "jpeg_blockiness", -1, True, ()),
     Rule("exposure", "brightness", +1, False, (("rms_contrast", None, +1),)),
     Rule("color", "warmth", -1, False, (("rgb_relative.r", None, -1), ("rgb_relative.b", None, +1))),
     Rule("texture", "canny_edge_density.object", -1, False, (("laplacian_var.object", None, -1),),
@@ -236,16 +262,22 @@ def _action(knob: str, direction: str, suggested, real: float | None, synth: flo
     s = f"{synth:.3g}" if synth is not None else "?"
     if direction == "reverse":
         return {
-            "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (LoG variance {s} vs {r}): "
-            "reduce the depth-of-field blur on the background.",
-            "resolution": f"Synthetic objects are softer than the real ones (relative Laplacian variance {s} vs {r}): raise the "
-            "render resolution or remove lens softening.",
+            "camera_focus": f"Synthetic backgrounds are blurrier than the real ones (LoG variance {s} vs {r})"
+            + (f", by about {suggested:.1f} px of Gaussian blur{at}" if suggested else "")
+            + ": reduce the depth-of-field blur on the background, turn off temporal anti-aliasing or "
+            "denoising that smears it, and render at the output resolution instead of upscaling.",
+            "resolution": f"Synthetic objects are softer than the real ones (relative Laplacian variance {s} vs {r})"
+            + (f", by about {suggested:.2f} px of Gaussian softness{at}" if suggested else "")
+            + ": raise the render resolution (no upscaling), turn off temporal anti-aliasing and denoiser "
+            "smoothing, or remove lens softening.",
             "lighting": f"Synthetic lighting is less uniform than the real one (illumination CV {s} vs {r}): use softer, "
             "wider light coverage on the shackles.",
-            "sensor_noise": f"Renders are noisier than the photos (noise sigma {s} vs {r} grey levels): lower render "
-            "noise or grain.",
-            "compression": f"Renders show more 8x8 block artefacts than the photos (blockiness {s} vs {r}): save "
-            "them losslessly or at a higher JPEG quality.",
+            "sensor_noise": f"Renders are noisier than the photos (noise sigma {s} vs {r} grey levels"
+            + (f"; about {suggested:.1f} grey levels of excess noise" if suggested else "")
+            + "): raise the path-tracing sample count or denoise, and lower any added grain.",
+            "compression": f"Renders show more 8x8 block artefacts than the photos (blockiness {s} vs {r}"
+            + (f"; as much as the photos re-saved at JPEG quality {int(suggested)}" if suggested else "")
+            + "): save them losslessly or at a higher JPEG quality.",
             "exposure": f"Renders are darker than the photos (mean brightness {s} vs {r}): raise exposure"
             + (f" by about {abs(suggested):.2f} EV." if suggested else "."),
             "color": "Renders are warmer than the photos: shift the white balance towards blue"
@@ -297,6 +329,7 @@ def recommend(
     width: int | None = None,
     seed: int = 0,
     calibrator: Callable[[Sequence[str]], Calibration] | None = None,
+    reverse_calibrator: Callable[[Sequence[str]], Calibration] | None = None,
 ) -> tuple[list[dict], Calibration | None]:
     """Recommendations, highest priority first, and the calibration behind their amounts.
 
@@ -324,6 +357,11 @@ def recommend(
     calibrator : callable, optional
         ``calibrator(knobs) -> Calibration`` in place of ``sample``, ``measure`` and ``prepare``
         (`BackgroundCalibration.result`, whose fit may have run during the pass).
+    reverse_calibrator : callable, optional
+        ``reverse_calibrator(knobs) -> Calibration`` fitted the other way round: the operators
+        applied to the *real* images until they match their synthetic partners. It gives the
+        amounts of ``reverse`` recommendations of `REVERSE_CALIBRATED` knobs (the renders'
+        excess blur, noise, blockiness); without it they carry no amount.
 
     Returns
     -------
@@ -360,18 +398,51 @@ def recommend(
             _, m, _ = _test(vals[0], vals[1], rule.log, paired)
             found.append((rule, stat, m, "revealed"))
 
+    reverse = None
+    rev = {rule.knob for rule, _, _, d in found if d == "reverse" and rule.knob in REVERSE_CALIBRATED}
+    if rev and reverse_calibrator is not None:
+        reverse = reverse_calibrator(sorted(rev | (set(COUPLED) if rev & set(COUPLED) else set())))
+    # where each direction's fit could explain the other's gaps away, the one that leaves less mismatch wins
+    winner = None
+    if reverse is not None and calibration is not None:
+        common = set(reverse.residual) & set(calibration.residual)
+        left = {name: sum(fit.residual[k] ** 2 for k in common) for name, fit in (("reverse", reverse),
+                                                                                  ("add", calibration))}  # fmt: skip
+        winner = "reverse" if left["reverse"] < left["add"] else "add"
+
     recs = []
     for rule, stat, m, direction in found:
+        if direction == "revealed" and winner == "reverse" and _closed_by(reverse, rule):
+            continue  # "revealed" by the forward fit, but the renders' excess explains the statistics better
         severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
         notes, suggested, share = [], None, 1.0
         revealed = direction == "revealed"
+        if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
+            severity, suggested, notes = _reverse_amount(rule, severity, reverse,
+                                                         None if winner == "reverse" else calibration)
+            if not _supported(rule.knob, image_stats):
+                statistic, _ = REVERSE_SUPPORT[rule.knob]
+                notes.append(f"{statistic} does not show the renders blurrier as a whole: the object-detail gap is "
+                             "more likely surface texture on the photos than softer renders")
+                severity, suggested = "low", None
+        elif direction == "add" and rule.knob in _SOFTER_EXPLAINS and _SOFTER_EXPLAINS[rule.knob] in rev:
+            notes.append(f"the renders are softer than the photos ({_SOFTER_EXPLAINS[rule.knob]}, reverse): that alone "
+                         "removes edges, so act on it first and measure this again")
+            severity = "low"
+        elif direction == "add" and rule.knob in COUPLED and winner != "add" and _closed_by(reverse, rule):
+            notes.append("the renders' excess in " + ", ".join(_fitted(reverse, rule.knob))
+                         + " (see the reverse recommendation) closes this gap when applied to the photos: "
+                         "it is most likely that, not a missing " + rule.knob.replace("_", " "))
+            severity = "low"
         if revealed:
             # no significant raw gap, but the joint fit needs this knob once the others are applied
             severity, direction = "medium", "add"
             notes.append("revealed by calibration: the raw statistic shows no significant gap because another "
                          "knob's gap masks it; with the other adjustments applied, its own statistic differs "
                          f"significantly (p = {calibration.hidden_p[rule.knob]:.2g}) and this amount closes it")
-        if calibration is not None and rule.knob in calibration.settings:
+        if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
+            pass
+        elif calibration is not None and rule.knob in calibration.settings and not (severity == "low" and notes):
             suggested = calibration.settings[rule.knob]
             share = calibration.share.get(rule.knob, 1.0)
             if abs(suggested) < NEGLIGIBLE[rule.knob]:
@@ -393,7 +464,8 @@ def recommend(
                 evidence=_evidence(rule, image_stats, layers, decay),
                 suggested=suggested,
                 parameter=rule.knob if suggested is not None else None,
-                unit=UNITS.get(rule.knob) if suggested is not None else None,
+                unit=((REVERSE_UNITS if direction == "reverse" else UNITS).get(rule.knob)
+                      if suggested is not None else None),
                 magnitude=round(m, 4),
                 direction=direction,
                 priority=round(m * rule.weight, 4),
@@ -402,6 +474,56 @@ def recommend(
         )
     recs.sort(key=lambda r: (_SEVERITY_RANK[r.severity], -r.priority, KNOBS.index(r.knob)))
     return [r.to_dict() for r in recs], calibration
+
+
+def _supported(knob: str, image_stats: Mapping[str, Mapping]) -> bool:
+    """Whether `REVERSE_SUPPORT`'s statistic agrees with a reverse gap of ``knob`` (True when none is needed)."""
+    if knob not in REVERSE_SUPPORT:
+        return True
+    statistic, sign = REVERSE_SUPPORT[knob]
+    lo, hi = ((image_stats.get(statistic) or {}).get("ci95") or [None, None])[:2]
+    if lo is None or hi is None:
+        return True  # not measured: nothing to contradict the primary statistic
+    return (lo > 0) if sign > 0 else (hi < 0)
+
+
+def _closed_by(fit: Calibration | None, rule: Rule) -> bool:
+    """Whether ``fit`` (of the other direction) closes most of ``rule``'s statistic's gap with other knobs."""
+    if fit is None or rule.primary not in fit.residual_before:
+        return False
+    before = fit.residual_before[rule.primary]
+    after = fit.residual.get(rule.primary, before)
+    own = abs(fit.settings.get(rule.knob) or 0)
+    return (before != 0 and abs(after) < EXPLAINED * abs(before) and own < NEGLIGIBLE.get(rule.knob, 0)
+            and bool(_fitted(fit, rule.knob)))
+
+
+def _fitted(fit: Calibration, skip: str) -> list[str]:
+    """The knobs of ``fit`` (other than ``skip``) with a non-negligible amount."""
+    return [k for k, v in fit.settings.items() if k != skip and abs(v or 0) >= NEGLIGIBLE.get(k, 0)]
+
+
+def _reverse_amount(rule: Rule, severity: str, reverse: Calibration | None, forward: Calibration | None):
+    """(severity, suggested, notes) of a ``reverse`` gap of a `REVERSE_CALIBRATED` knob."""
+    notes: list[str] = []
+    if _closed_by(forward, rule):
+        notes.append("the adjustment of " + ", ".join(_fitted(forward, rule.knob)) + " recommended for the renders "
+                     "closes this gap too: it is most likely that, not renders with too much "
+                     + rule.knob.replace("_", " "))
+        return "low", None, notes
+    if reverse is None or rule.knob not in reverse.settings:
+        return severity, None, notes
+    amount = reverse.settings[rule.knob]
+    if abs(amount) < NEGLIGIBLE[rule.knob]:
+        notes.append("no amount of this knob applied to the photos matches the renders; other knobs explain the gap")
+        return "low", None, notes
+    notes.append("amount calibrated the other way round: the photos need this much to match the renders, "
+                 "so the renders carry this much in excess")
+    share = reverse.share.get(rule.knob, 1.0)
+    if share < MIN_SHARE and rule.knob in COUPLED:
+        notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's")
+        severity = "low"
+    return severity, amount, notes
 
 
 def _gaps(pair_values: Mapping[str, tuple], paired: bool, image_stats: Mapping[str, Mapping]) -> list[tuple]:

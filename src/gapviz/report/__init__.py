@@ -320,6 +320,8 @@ def _masks_text(masks: Mapping) -> list[tuple[str, str]]:
 
 
 def _data_rows(data: Mapping) -> list[tuple[str, str]]:
+    from gapviz.report._provenance import provenance_rows
+
     paired = data.get("paired")
     rows = [("pairs", _pretty(data.get("n_pairs", "–")))]
     if data.get("n_real") is not None or data.get("n_synth") is not None:
@@ -335,6 +337,7 @@ def _data_rows(data: Mapping) -> list[tuple[str, str]]:
         rows.append(("why unpaired", _pretty(data["unpaired_reason"])))
     for side, text in _masks_text(data.get("masks") or {}):
         rows.append((f"masks, {side}", text))
+    rows += provenance_rows(data)
     if data.get("analysis_size"):
         rows.append(("analysis size", " x ".join(str(d) for d in data["analysis_size"])))
     skipped = data.get("skipped") or ()
@@ -357,6 +360,9 @@ def _summary_line(result: GapResult) -> str:
     est = [side for side in ("real", "synth")
            if isinstance(masks.get(side), Mapping) and masks[side].get("estimated")]
     parts.append("masks estimated on " + " and ".join(est) if est else "masks given")
+    from gapviz.report._provenance import summary_text
+
+    parts[-1] = summary_text(data) or parts[-1]
     return " · ".join(parts)
 
 

@@ -55,6 +55,23 @@ def _png(image: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _box_of_mask(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The tight box ``(x0, y0, x1, y1)`` of a mask, exclusive ends (None when empty)."""
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _boxes_csv(boxes: Mapping[str, tuple]) -> str:
+    """``stem,x0,y0,x1,y1`` rows with a header (the format `gapviz.compare(boxes=...)` reads)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["stem", "x0", "y0", "x1", "y1"])
+    writer.writerows([stem, *box] for stem, box in boxes.items())
+    return text.getvalue()
+
+
 def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -108,10 +125,11 @@ def write_scenes(
 ) -> str:
     """Render ``n`` scenes (seeds ``seed`` .. ``seed + n - 1``) and write them under ``out``.
 
-    Without ``pair_with``: ``out/images/<stem>.png`` (RGB), ``out/masks/<stem>.png`` (0/255) and
-    ``out/labels.csv``. With ``pair_with``: the same scenes under both presets, ``preset`` in
-    ``out/real/{images,masks}`` and ``pair_with`` in ``out/synth/{images,masks}``, with shared stems
-    and one ``out/labels.csv``. Images are always PNG: a ``compression`` setting has already put real
+    Without ``pair_with``: ``out/images/<stem>.png`` (RGB), ``out/masks/<stem>.png`` (0/255),
+    ``out/boxes.csv`` (each mask's tight bounding box, ``stem,x0,y0,x1,y1``, exclusive ends: the
+    detection labels a data set would have) and ``out/labels.csv``. With ``pair_with``: the same
+    scenes under both presets, ``preset`` in ``out/real/{images,masks,boxes.csv}`` and ``pair_with``
+    in ``out/synth/{images,masks,boxes.csv}``, with shared stems and one ``out/labels.csv``. Images are always PNG: a ``compression`` setting has already put real
     JPEG artefacts into the pixels (an in-memory round trip), and PNG keeps them without a second
     lossy encode. Stems are ``scene_<seed:06d>``.
 
@@ -192,7 +210,8 @@ def write_scenes(
             root / "masks",
         ]
     )
-    for d in [*subdirs, root / "labels.csv"]:
+    box_files = [root / side / "boxes.csv" for side in _SIDES] if paired else [root / "boxes.csv"]
+    for d in [*subdirs, root / "labels.csv", *box_files]:
         if d.exists() and (d.is_file() or any(d.iterdir())):
             raise GapvizError(
                 f"output folder {str(root)!r} already holds scenes ({d.name}); choose an empty or new folder"
@@ -210,6 +229,7 @@ def write_scenes(
         header += ["engine", "samples"]
     rows = []
     rendered = _blender_batches(range(seed, seed + n), preset, pair_with, sides, size, engine, samples)
+    boxes: dict[str, dict[str, tuple]] = {str(f): {} for f in box_files}
     for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress):
         stem = f"scene_{s:06d}"
         if paired:
@@ -227,6 +247,7 @@ def write_scenes(
             for side, scene in zip(_SIDES, (real, synth), strict=True):
                 _atomic_write(root / side / "images" / f"{stem}.png", _png(scene.image))
                 _atomic_write(root / side / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
+                boxes[str(root / side / "boxes.csv")][stem] = _box_of_mask(scene.mask)
             rows.append(
                 [stem, _fmt(real.wear), s, preset, pair_with, real.background_content]
                 + [_fmt(real.settings[k]) for k in knob_names]
@@ -241,6 +262,7 @@ def write_scenes(
             )
             _atomic_write(root / "images" / f"{stem}.png", _png(scene.image))
             _atomic_write(root / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
+            boxes[str(root / "boxes.csv")][stem] = _box_of_mask(scene.mask)
             rows.append(
                 [stem, _fmt(scene.wear), s, preset, scene.background_content]
                 + [_fmt(scene.settings[k]) for k in knob_names]
@@ -252,10 +274,12 @@ def write_scenes(
     writer.writerow(header)
     writer.writerows(rows)
     _atomic_write(root / "labels.csv", text.getvalue().encode())
+    for path, table in boxes.items():
+        _atomic_write(Path(path), _boxes_csv({k: v for k, v in table.items() if v is not None}).encode())
 
     if paired:
         return (
             f"wrote {n} {preset}/{pair_with} scene pairs ({size}x{size}) to {root}: "
-            "real/{images,masks}, synth/{images,masks}, labels.csv"
+            "real/{images,masks,boxes.csv}, synth/{images,masks,boxes.csv}, labels.csv"
         )
-    return f"wrote {n} {preset} scenes ({size}x{size}) to {root}: images/, masks/, labels.csv"
+    return f"wrote {n} {preset} scenes ({size}x{size}) to {root}: images/, masks/, boxes.csv, labels.csv"

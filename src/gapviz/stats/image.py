@@ -23,7 +23,7 @@ key                                            meaning
 ``brightness``                                 mean grey / 255
 ``rms_contrast``                               sd of grey / 255
 ``rgb_relative.r/.g/.b``                       channel mean / mean of the three channel means
-``illumination_cv``                            coefficient of variation of smoothed luminance over the object
+``illumination_cv``                            coefficient of variation of smoothed luminance over the object's core
 ``jpeg_blockiness``                            mean |gradient| on 8x8 block boundaries / inside blocks
 ``canny_edge_agreement`` (pair)                F1 of real vs synth edge maps with a 2 px tolerance
 =============================================  ================================================================
@@ -49,6 +49,10 @@ CANNY_HIGH_PERCENTILE = 70.0
 CANNY_LOW_RATIO = 0.4
 #: erosion (px) of object and background away from the outline
 BOUNDARY_PX = 3
+#: erosion (px at illumination_cv's ~128 px working size, at least BOUNDARY_PX of the image) of its object core
+ILLUMINATION_CORE_PX = 2
+#: the core is used when it keeps at least this share of the mask (else the whole mask: a very thin object)
+ILLUMINATION_MIN_CORE = 0.2
 #: Gaussian sigma (px) of the Laplacian of Gaussian in coarse_sharpness
 COARSE_SIGMA = 2.0
 #: Gaussian sigma (px) of the orientation window used by canny_straightness
@@ -364,10 +368,16 @@ def rgb_relative(ctx: ImageContext) -> dict[str, float]:
 def illumination_cv(ctx: ImageContext) -> dict[str, float]:
     """Coefficient of variation of the object's luminance after removing fine texture.
 
-    Grey and mask are area-reduced so the short side is about 128 px, the luminance is smoothed
-    inside the object only (normalised convolution: blur(grey x mask) / blur(mask), Gaussian
-    sigma 2 px at that size, i.e. 1/64 of the short side) and the CV (sd / mean) is taken over the
-    object. Partial lighting and shadows raise it; uniform lighting gives a value near 0.
+    Grey and mask are area-reduced so the short side is about 128 px, the object's *core* is the
+    mask at that size eroded by ``max(2, ceil(3 / f))`` px (``f`` the reduction factor: at least
+    3 px of the analysed image), the luminance is smoothed inside the core only (normalised
+    convolution: blur(grey x core) / blur(core), Gaussian sigma 2 px at that size, i.e. 1/64 of
+    the short side) and the CV (sd / mean) is taken over the core. Partial lighting and shadows
+    raise it; uniform lighting gives a value near 0. The core keeps the silhouette's shading and
+    any mislabelled boundary pixels out: with the whole mask a mask 2-3 px too large or too small
+    moved the value by up to 1.2 across-scene SDs, with the core by at most 0.24
+    (``scripts/measure_mask_sensitivity.py``, docs/masks.md). Objects too thin for a core (under
+    20 % of the mask left) use the whole mask.
     """
     h, w = ctx.mask.shape
     f = max(1, min(h, w) // 128)
@@ -375,8 +385,15 @@ def illumination_cv(ctx: ImageContext) -> dict[str, float]:
     grey = cv2.resize(ctx.grey, size, interpolation=cv2.INTER_AREA)
     m = cv2.resize(ctx.mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     inside = m > 0.5
-    if np.count_nonzero(inside) < 4:
+    n_inside = np.count_nonzero(inside)
+    if n_inside < 4:
         return {"illumination_cv": _nan()}
+    r = max(ILLUMINATION_CORE_PX, -(-BOUNDARY_PX // f))
+    core = cv2.erode(inside.view(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)).view(bool)
+    n_core = np.count_nonzero(core)
+    if n_core >= 4 and n_core >= ILLUMINATION_MIN_CORE * n_inside:
+        inside = core
+    m = inside.astype(np.float32)
     sigma = max(1.0, min(size) / 64.0)
     num = cv2.GaussianBlur(grey * m, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     den = cv2.GaussianBlur(m, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)

@@ -147,8 +147,18 @@ def _poly_kernel(a: np.ndarray, b: np.ndarray, d: int) -> np.ndarray:
     return (a @ b.T / d + 1.0) ** 3
 
 
-def _mmd2_weighted(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.ndarray, cy: np.ndarray):
+def _mmd2_weighted(
+    kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.ndarray, cy: np.ndarray, *, paired: bool = False
+):
     """Unbiased MMD² per weight row; ``kxx``/``kyy`` must have zero diagonals.
+
+    With ``paired`` the rows of ``cx`` and ``cy`` are one resample of pairs (``cx is cy``): a
+    pair drawn ``c_i`` times then contributes its own cross term ``k(x_i, y_i)`` ``c_i`` times
+    (once per drawn pair) and its ``c_i² - c_i`` copy-with-copy terms are dropped, as the
+    within-set terms drop them. Counting them ``c_i²`` times instead (mean ``c_i²`` about 2)
+    inflates the cross term wherever a pair's two rows are alike and biases the paired interval
+    downward, to the point of excluding its own estimate. With ``c = 1`` both forms are the
+    textbook estimator.
 
     A row whose weight sits on a single sample (a bootstrap draw of one image, likely with few
     images) has no within-set pair: its value is NaN, not a warning.
@@ -158,7 +168,13 @@ def _mmd2_weighted(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         within_x = np.einsum("bi,bi->b", cx, cx @ kxx) / (sx**2 - np.einsum("bi,bi->b", cx, cx))
         within_y = np.einsum("bi,bi->b", cy, cy @ kyy) / (sy**2 - np.einsum("bi,bi->b", cy, cy))
-        cross = np.einsum("bi,bi->b", cx, cy @ kxy.T) / (sx * sy)
+        num = np.einsum("bi,bi->b", cx, cy @ kxy.T)
+        den = sx * sy
+        if paired:
+            copies = cx * cx - cx  # c_i² - c_i copy-with-copy entries of each pair's own term
+            num = num - copies @ np.diagonal(kxy)
+            den = den - copies.sum(axis=1)
+        cross = num / den
     return within_x + within_y - 2.0 * cross
 
 
@@ -322,7 +338,9 @@ def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) ->
     value = _mmd2_weighted(kxx, kyy, kxy, np.ones((1, len(x))), np.ones((1, len(y))))[0]
     rng = np.random.default_rng(seed)
     if paired:
-        boots = np.concatenate([_mmd2_weighted(kxx, kyy, kxy, c, c) for c in resample_counts(rng, n, n_boot)])
+        boots = np.concatenate(
+            [_mmd2_weighted(kxx, kyy, kxy, c, c, paired=True) for c in resample_counts(rng, n, n_boot)]
+        )
     else:
         cxs = np.concatenate(list(resample_counts(rng, len(x), n_boot)))
         cys = np.concatenate(list(resample_counts(rng, len(y), n_boot)))
