@@ -199,13 +199,24 @@ class Trainer:
         window: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         pending = {}
 
+        cache = self.ckpt / "chunks"  # the rendered window, so that a resume need not render it again
+        cache.mkdir(exist_ok=True)
+
+        def cached(c: int) -> Path:
+            return cache / f"{args.size}_{args.chunk}_{c}.npz"
+
         def request(c: int) -> None:
             if c < n_chunks and c not in window and c not in pending:
+                if cached(c).is_file():
+                    with np.load(cached(c)) as saved:
+                        window[c] = (saved["images"], saved["labels"])
+                    return
                 seeds = [train_seed(i) for i in range(c * args.chunk, (c + 1) * args.chunk)]
                 pending[c] = pool.submit(render_seeds, seeds, "dataset1", args.size)
 
-        for c in range(max(0, first - args.window + 1), first + 1 + args.ahead):
-            request(c)
+        if state["step"] < stop:
+            for c in range(max(0, first - args.window + 1), first + 1 + args.ahead):
+                request(c)
         mean_val = float(np.mean(np.abs(np.mean(y_val) - y_val)))
         t_last = time.time()
         for c in range(first, n_chunks):
@@ -214,13 +225,17 @@ class Trainer:
             for k in range(max(0, c - args.window + 1), c + 1):
                 if k not in window:
                     window[k] = pending.pop(k).result()
+                    np.savez(cached(k), images=window[k][0], labels=window[k][1])
             for k in [k for k in window if k <= c - args.window]:
                 del window[k]
+            for old in cache.glob(f"{args.size}_{args.chunk}_*.npz"):
+                if int(old.stem.rsplit("_", 1)[1]) <= c - args.window:
+                    old.unlink(missing_ok=True)
             for k in range(c + 1, c + 1 + args.ahead):
                 request(k)
             state["label_sum"] += float(window[c][1].sum())  # chunk c is trained on once
             state["n_scenes"] += len(window[c][1])
-            keys = sorted(window)
+            keys = sorted(k for k in window if k <= c)  # never a chunk loaded ahead from the cache
             images = np.concatenate([window[k][0] for k in keys])
             labels = (np.concatenate([window[k][1] for k in keys]) - LABEL_MEAN) / LABEL_STD
             rng = np.random.default_rng([args.seed, c])
@@ -346,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
 
     trainer = Trainer(args)
     resumed = trainer.restore()
+    runs = trainer.state.setdefault("runs", [])
+    if not runs or runs[-1]["command"] != command:
+        runs.append({"command": command, "from_step": trainer.state["step"]})
     print(f"{'resuming at step ' + str(trainer.state['step']) if resumed else 'starting'}", file=sys.stderr)
     x_val, y_val = val_future.result()
     trainer.run(pool, x_val, y_val)
@@ -455,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.threads} TensorFlow threads + 1 rendering process, no GPU",
         "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__},
         "command": command.strip(),
+        "commands": trainer.state["runs"],
+        "commands_note": "the runs that made this file, in order, each resuming the previous one's "
+        "checkpoint; when they share --steps (the learning-rate schedule), `command` alone, run from "
+        "scratch, trains the same steps on the same scenes",
     }
     card_path = out_dir / "demo_model.json"
     tmp_card = out_dir / "demo_model.tmp.json"
