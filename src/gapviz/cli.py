@@ -92,6 +92,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=_progress(args),
         safe_mode=not args.unsafe_load,
+        **_shard_options(args),
     )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -103,6 +104,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(repr(result))
     print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else ""))
     return 0
+
+
+def _shard_options(args: argparse.Namespace) -> dict:
+    """compare()'s cluster/shard_size/cache from --workers/--scheduler/--shard-size/--cache (only those given)."""
+    out: dict = {}
+    if args.workers is not None:
+        if args.workers < 1:
+            raise GapvizError(f"--workers must be at least 1 but got {args.workers}")
+        out["cluster"] = args.workers
+    if args.scheduler:
+        out["cluster"] = args.scheduler
+    if args.shard_size is not None:
+        out["shard_size"] = args.shard_size
+    if args.cache:
+        out["cache"] = args.cache
+    return out
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -170,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling (default 0)")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only the output paths")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run the pairs as shards on a local Dask cluster of N processes (needs gapviz[dask])")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the shards on an existing Dask cluster, e.g. tcp://host:8786 (needs gapviz[dask])")
+    p.add_argument("--shard-size", type=int, metavar="N", help="pairs per shard (default 256, whole batches)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="keep each finished shard's state in DIR; a rerun computes only the missing shards")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
