@@ -252,14 +252,16 @@ def test_bad_shard_size_is_one_clear_error(data, reference, tmp_path):
         _run(data, shard_size=0, cache=tmp_path / "cache")
 
 
-def test_cli_workers_then_cache_only_rerun(data, cv_threads, tmp_path):
+def test_cli_scheduler_then_cache_only_rerun(data, cv_threads, client, tmp_path):
     from gapviz.cli import main
 
     base = ["report", "--model", str(data / "tiny.keras"), "--real", str(data / "real"), "--synth",
             str(data / "synth"), "--masks-real", str(data / "masks_real"), "--masks-synth", str(data / "masks_synth"),
             "--batch-size", "4", "--shard-size", "8", "--cache", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
     one, two = tmp_path / "one.json", tmp_path / "two.json"
-    assert main([*base, "--workers", "2", "--out", str(tmp_path / "a.html"), "--json", str(one)]) == 0
+    # --scheduler on the module's cluster (``--workers N`` starts one like it; not repeated to save its start-up)
+    address = client.scheduler.address
+    assert main([*base, "--scheduler", address, "--out", str(tmp_path / "a.html"), "--json", str(one)]) == 0
     assert main([*base, "--out", str(tmp_path / "b.html"), "--json", str(two)]) == 0
     a, b = json.loads(one.read_text()), json.loads(two.read_text())
     assert a["environment"]["execution"]["mode"] == "dask"

@@ -300,7 +300,18 @@ def shard_output(index: int, run: ShardRun, asked: tuple, worker: str = "") -> S
 
 
 def peak_rss() -> int:
-    """Peak resident memory of this process in bytes (Linux/macOS), 0 where unknown."""
+    """Peak resident memory of this process in bytes, 0 where unknown.
+
+    ``VmHWM`` on Linux: ``ru_maxrss`` keeps the forking parent's high-water mark across ``exec``,
+    so a spawned worker would report its parent's peak whenever that is larger.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
         import sys
