@@ -50,7 +50,7 @@ def child(args: argparse.Namespace) -> None:
         progress=False, **kwargs,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    ex = result.environment["execution"]
+    ex = result.execution
     workers: dict[int, float] = {}
     for t in ex.get("shard_times", []):
         if t.get("pid") and t.get("pid") != os.getpid():

@@ -76,7 +76,7 @@ def _run(data: Path, **extra):
 
 def _numbers(result) -> dict:
     out = result.to_dict()
-    for key in ("created", "environment"):
+    for key in ("created", "environment", "execution"):
         out.pop(key)
     return out
 
@@ -128,7 +128,7 @@ def client():
 def test_reference_run_sees_the_broken_file(reference):
     assert reference.data["n_pairs"] == N_PAIRS - 1
     assert any(BROKEN in s["path"] for s in reference.data["skipped"])
-    assert reference.environment["execution"]["mode"] == "one process"
+    assert reference.execution["mode"] == "one process"
     assert reference.parameters["calibration"]["pairs"] == 9
     assert len(reference.examples) == 8
 
@@ -138,7 +138,7 @@ def test_dask_shards_give_the_one_process_answer(data, reference, client, shard_
     result = _run(data, cluster=client, shard_size=shard_size)
     _assert_same(_numbers(reference), _numbers(result))
     _assert_same_examples(reference, result)
-    ex = result.environment["execution"]
+    ex = result.execution
     rows = -(-shard_size // 4) * 4
     assert ex["mode"] == "dask" and ex["workers"] == 2 and ex["shard_size"] == rows
     assert ex["shards"] == -(-N_PAIRS // rows) == len(ex["shard_times"])
@@ -154,11 +154,11 @@ def test_sharded_in_process_with_cache_and_resume(data, reference, tmp_path):
     cache = tmp_path / "cache"
     first = _run(data, shard_size=4, cache=cache)
     _assert_same(_numbers(reference), _numbers(first))
-    assert first.environment["execution"]["shards_computed"] == 4
+    assert first.execution["shards_computed"] == 4
     files = sorted(cache.glob("shard-*.npz"))
     assert len(files) == 4
     again = _run(data, shard_size=4, cache=cache)
-    ex = again.environment["execution"]
+    ex = again.execution
     assert ex["shards_computed"] == 0 and ex["shards_from_cache"] == 4
     _assert_same(_numbers(reference), _numbers(again))
     _assert_same_examples(reference, again)
@@ -178,7 +178,7 @@ def test_corrupt_and_foreign_state_files_are_recomputed(data, reference, tmp_pat
     corrupt.write_bytes(bytes(blob))
     foreign.write_bytes(other.read_bytes())  # a valid state of another shard under this shard's name
     result = _run(data, shard_size=4, cache=cache)
-    ex = result.environment["execution"]
+    ex = result.execution
     assert ex["shards_computed"] == 2 and ex["shards_from_cache"] == 2
     reasons = " | ".join(r["reason"] for r in ex["cache"]["rejected"])
     assert "key differs" in reasons and ("checksum" in reasons or "unreadable" in reasons)
@@ -194,7 +194,7 @@ def test_changed_input_file_invalidates_only_its_shard(data, reference, tmp_path
     _run(copy, shard_size=4, cache=cache)
     target = copy / "real" / "p13.png"  # in the last shard
     os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
-    ex = _run(copy, shard_size=4, cache=cache).environment["execution"]
+    ex = _run(copy, shard_size=4, cache=cache).execution
     assert ex["shards_computed"] == 1 and ex["shards_from_cache"] == 3
 
 
@@ -233,7 +233,7 @@ def test_killed_run_resumes_with_only_the_unfinished_shards(data, reference, tmp
     assert len(list(cache.glob("shard-*.npz"))) == 1
     assert not list(cache.glob(".*.tmp"))  # the write was atomic: no half-written file left
     result = _run(data, shard_size=4, cache=cache)
-    ex = result.environment["execution"]
+    ex = result.execution
     assert ex["shards_from_cache"] == 1 and ex["shards_computed"] == 3
     _assert_same(_numbers(reference), _numbers(result))
     _assert_same_examples(reference, result)
@@ -264,12 +264,12 @@ def test_cli_scheduler_then_cache_only_rerun(data, cv_threads, client, tmp_path)
     assert main([*base, "--scheduler", address, "--out", str(tmp_path / "a.html"), "--json", str(one)]) == 0
     assert main([*base, "--out", str(tmp_path / "b.html"), "--json", str(two)]) == 0
     a, b = json.loads(one.read_text()), json.loads(two.read_text())
-    assert a["environment"]["execution"]["mode"] == "dask"
-    assert a["environment"]["execution"]["shards_computed"] == 2
-    assert b["environment"]["execution"]["shards_from_cache"] == 2
-    assert b["environment"]["execution"]["shards_computed"] == 0
+    assert a["execution"]["mode"] == "dask"
+    assert a["execution"]["shards_computed"] == 2
+    assert b["execution"]["shards_from_cache"] == 2
+    assert b["execution"]["shards_computed"] == 0
     for doc in (a, b):
-        for key in ("created", "environment"):
+        for key in ("created", "environment", "execution"):
             doc.pop(key)
     _assert_same(a, b)
 

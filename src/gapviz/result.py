@@ -129,6 +129,11 @@ class GapResult:
         Images, masks, edge maps and feature maps of the example pairs (not in the JSON).
     created : str
         ISO timestamp of the run (excluded from equality checks of numbers).
+    execution : dict
+        How the run went: ``mode`` (one process, sharded, dask), workers, shards, shard size,
+        which shards came from the cache, and per-shard rows, seconds, worker and peak RSS.
+        Not a number of the comparison: a sharded and a one-process run differ only here (and
+        in ``created``).
     """
 
     model: dict
@@ -142,6 +147,7 @@ class GapResult:
     environment: dict
     examples: tuple = field(default=(), repr=False)
     created: str = ""
+    execution: dict = field(default_factory=dict)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -161,6 +167,8 @@ class GapResult:
             "parameters": self.parameters,
             "environment": self.environment,
         }
+        if self.execution:
+            out["execution"] = self.execution
         return _jsonable(out)
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int = 2) -> str:
