@@ -162,6 +162,9 @@ def test_sharded_in_process_with_cache_and_resume(data, reference, tmp_path):
     assert ex["shards_computed"] == 0 and ex["shards_from_cache"] == 4
     _assert_same(_numbers(reference), _numbers(again))
     _assert_same_examples(reference, again)
+    # with every shard cached, asking for workers starts no cluster
+    cached = _run(data, shard_size=4, cache=cache, cluster=2).execution
+    assert cached["shards_from_cache"] == 4 and cached["workers"] == 0 and cached["cluster"] is None
     # a state file loads without pickle: only plain arrays inside
     with np.load(files[0], allow_pickle=False) as npz:
         meta = json.loads(npz["meta"].tobytes())

@@ -60,19 +60,20 @@ def _set_threads(n: int) -> None:
 
 
 def _worker_tapper(spec: StreamSpec) -> tuple[Any, Any]:
-    key = (spec.model_path, spec.model_mtime_ns, spec.safe_mode, tuple(spec.layers))
+    key = (spec.model_path, spec.model_sha256, spec.safe_mode, tuple(spec.layers))
     with _LOCK:
         if key not in _MODELS:
             from gapviz import stats
             from gapviz.comparison import _tapper, _WithMaps
-            from gapviz.models import load_model
+            from gapviz.models import load_model, model_source
 
-            if os.stat(spec.model_path).st_mtime_ns != spec.model_mtime_ns:
-                raise GapvizError(
-                    f"the model file {spec.model_path} changed while the run was going (its mtime differs on this "
-                    "worker); rerun when the file is stable"
-                )
             model = load_model(spec.model_path, safe_mode=spec.safe_mode)
+            found = model_source(model).sha256
+            if found != spec.model_sha256:
+                raise GapvizError(
+                    f"the model file {spec.model_path} on worker host {os.uname().nodename} has sha256 {found}, "
+                    f"not the driver's {spec.model_sha256}; give every worker the same file"
+                )
             tapper = _tapper(model, list(spec.layers))
             _MODELS[key] = (model, tapper, _WithMaps(stats.make_layer_reducer()))
         _, tapper, reducer = _MODELS[key]
@@ -175,7 +176,9 @@ class DaskRunner:
                 future.cancel()
 
     def describe(self) -> dict:
-        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}) if self.client else {}
+        if self.client is None:  # every shard came from the cache: no cluster was started
+            return {"mode": "dask", "cluster": None, "workers": 0, "scheduler": None, "tf_threads_per_worker": None}
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
         return {
             "mode": "dask",
             "cluster": self.kind,

@@ -327,7 +327,7 @@ class StreamSpec:
     """Everything a shard's stream needs besides its rows; plain data, sent to Dask workers."""
 
     model_path: str
-    model_mtime_ns: int
+    model_sha256: str | None
     safe_mode: bool
     layers: tuple
     model_size: tuple
@@ -470,17 +470,25 @@ def run_sharded(
             bar.update(out.n_rows)
         _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box)
 
-    with runner:
+    with contextlib.ExitStack() as started:  # the cluster starts only if some shard is left to compute
+        entered: list[bool] = []
+
+        def run(todo: list) -> None:
+            if todo and not entered:
+                started.enter_context(runner)
+                entered.append(True)
+            runner.run(todo, done)
+
         _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box)
         todo = [(shards[i], asks[i]) for i in range(len(shards)) if outputs[i] is None]
         computed.extend(s.index for s, _ in todo)
-        runner.run(todo, done)
+        run(todo)
         while True:  # earlier shards skipped files: a later shard holds some of the first rows
             more = _needed(outputs, shards, examples, calibration)
             if not more:
                 break
             recomputed_for_extras.extend(more)
-            runner.run([(shards[i], ask) for i, ask in more.items()], done)
+            run([(shards[i], ask) for i, ask in more.items()])
         info = runner.describe()
 
     finished = [out for out in outputs if out is not None]

@@ -363,7 +363,7 @@ def _shard_spec(source, model, safe_mode, tapper, model_size, analysis_size, pre
     if cluster is not None and not isinstance(preprocess, str):
         raise GapvizError("cluster= needs a named preprocess ('unit', 'caffe', 'tf', 'torch', 'raw'), not a callable")
     return {
-        "model_path": path, "model_mtime_ns": os.stat(path).st_mtime_ns if path else 0, "safe_mode": safe_mode,
+        "model_path": path, "model_sha256": source.sha256, "safe_mode": safe_mode,
         "layers": tuple(tapper.layers), "model_size": tuple(model_size),
         "analysis_size": tuple(analysis_size) if analysis_size is not None else None, "preprocess": preprocess,
         "batch_size": int(batch_size), "workers": int(workers), "sample_cap": int(sample_cap), "seed": int(seed),
