@@ -361,6 +361,28 @@ def merge_tree(accs: Sequence[Any]) -> Any:
     return level[0]
 
 
+class TreeMerge:
+    """Merges accumulators as they arrive, as a binary counter: level k holds the merge of 2**k of
+    them, so a run over n shards keeps at most log2(n) + 1 accumulators (each vector sample pruned
+    to ``cap`` rows by `PairAccumulator.merge`). The result does not depend on the arrival order:
+    `PairAccumulator.finalize` orders everything by pair id and sample priority."""
+
+    def __init__(self) -> None:
+        self.levels: dict[int, Any] = {}
+
+    def add(self, acc: Any) -> None:
+        level = 0
+        while level in self.levels:
+            acc = self.levels.pop(level).merge(acc)
+            level += 1
+        self.levels[level] = acc
+
+    def result(self) -> Any:
+        """The merge of everything added so far (None before the first); adding may go on."""
+        parts = [self.levels[k] for k in sorted(self.levels)]
+        return merge_tree(parts) if parts else None
+
+
 def _asks(shards: Sequence[Shard], examples: int, calibration: int) -> list[tuple[int, int]]:
     """What each shard keeps at first: the extras of the rows before it could still be needed.
 
@@ -438,6 +460,7 @@ def run_sharded(
 
     store = None
     rejected: list[dict] = []
+    merger = TreeMerge()
     if cache is not None:
         from gapviz._shard_cache import ShardCache
 
@@ -445,6 +468,8 @@ def run_sharded(
         for shard in shards:
             out, reason = store.load(shard, asks[shard.index])
             if out is not None:
+                merger.add(out.acc)
+                out.acc = None
                 outputs[shard.index] = out
                 if bar is not None:
                     bar.update(out.n_rows)
@@ -463,12 +488,15 @@ def run_sharded(
 
     def done(out: ShardOutput) -> None:
         previous = outputs[out.index]
-        outputs[out.index] = out
         if store is not None:
             store.save(shards[out.index], out)
+        if previous is None:  # a rerun for the first rows' extras brings the same accumulator again
+            merger.add(out.acc)
+        out.acc = None  # the driver keeps O(log shards) merged accumulators, not one per shard
+        outputs[out.index] = out
         if bar is not None and previous is None:
             bar.update(out.n_rows)
-        _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box)
+        _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box, merger)
 
     with contextlib.ExitStack() as started:  # the cluster starts only if some shard is left to compute
         entered: list[bool] = []
@@ -479,7 +507,7 @@ def run_sharded(
                 entered.append(True)
             runner.run(todo, done)
 
-        _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box)
+        _maybe_begin_calibration(outputs, shards, calibration, canny, spec.seed, cleanup, guess, ahead_box, merger)
         todo = [(shards[i], asks[i]) for i in range(len(shards)) if outputs[i] is None]
         computed.extend(s.index for s, _ in todo)
         run(todo)
@@ -492,7 +520,7 @@ def run_sharded(
         info = runner.describe()
 
     finished = [out for out in outputs if out is not None]
-    acc = merge_tree([out.acc for out in finished]) if finished else None
+    acc = merger.result()
     if acc is None:
         from gapviz import stats
 
@@ -536,7 +564,7 @@ def run_sharded(
     )
 
 
-def _maybe_begin_calibration(outputs, shards, calibration, canny, seed, cleanup, guess, box) -> None:
+def _maybe_begin_calibration(outputs, shards, calibration, canny, seed, cleanup, guess, box, merger) -> None:
     """Start the background calibration once the leading shards hold the whole sample.
 
     Its result does not depend on when it starts or which knob set it fits first
@@ -570,7 +598,8 @@ def _maybe_begin_calibration(outputs, shards, calibration, canny, seed, cleanup,
     ahead = cleanup.enter_context(
         BackgroundCalibration(measure=_measure(canny), prepare=FinishedImage, seed=seed, initializer=yield_to_model)
     )
-    knobs = guess(merge_tree([o.acc for o in leading]).pair_values()) if guess is not None else ()
+    # the expected knob set from every pair merged so far (only which fit starts first depends on it)
+    knobs = guess(merger.result().pair_values()) if guess is not None else ()
     ahead.begin(sample, knobs)
     box["ahead"] = ahead
 
