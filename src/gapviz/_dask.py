@@ -168,11 +168,15 @@ class DaskRunner:
                                key=f"gapviz-shard-{shard.index}-{os.getpid()}-{id(self)}-{ask[0]}-{ask[1]}")
             for shard, ask in todo
         ]  # fmt: skip
+        waiting = set(futures)
         try:
             for future in as_completed(futures):
-                done(future.result())
+                out = future.result()
+                waiting.discard(future)
+                future.release()  # the worker drops its copy now, not at the end of the run
+                done(out)
         finally:
-            for future in futures:
+            for future in waiting:
                 future.cancel()
 
     def describe(self) -> dict:
