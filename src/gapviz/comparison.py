@@ -193,7 +193,8 @@ def compare(
         Run the pairs as shards on Dask workers: a worker count (a local cluster of that many
         processes, started for this call), a scheduler address (``"tcp://host:8786"``), or a
         ``Client``. The model must be a file the workers can read; each worker loads it itself.
-        Needs ``pip install 'gapviz[dask]'``. Default: one process. Same numbers either way.
+        Needs ``pip install 'gapviz[dask]'``. Default: one process. Same numbers either way, for
+        a one-process run with the workers' OpenCV thread count (docs/performance.md).
     shard_size : int, optional
         Pairs per shard (rounded up to whole batches; default 256). Does not change the numbers.
     cache : str or path, optional
