@@ -125,6 +125,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             attribution={"auto": None, "on": True, "off": False}[args.attribution],
             mask_provenance="as_given" if args.masks_as_given else "match",
             boxes=run["boxes"] or None,
+            **_shard_options(args),
         )
     command = "gapviz " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("gapviz") else None
     if command:
@@ -148,6 +149,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     print(f"report: {os.path.abspath(args.out)}" + (f"\njson: {os.path.abspath(args.json)}" if args.json else "")
           + (f"\npairs: {os.path.abspath(args.pairs_csv)}" if args.pairs_csv else ""))
     return 0
+
+
+def _shard_options(args: argparse.Namespace) -> dict:
+    """compare()'s cluster/shard_size/cache from --workers/--scheduler/--shard-size/--cache (only those given)."""
+    out: dict = {}
+    if args.workers is not None:
+        if args.workers < 1:
+            raise GapvizError(f"--workers must be at least 1 but got {args.workers}")
+        out["cluster"] = args.workers
+    if args.scheduler:
+        out["cluster"] = args.scheduler
+    if args.shard_size is not None:
+        out["shard_size"] = args.shard_size
+    if args.cache:
+        out["cache"] = args.cache
+    return out
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -250,6 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boxes-real", metavar="CSV", help="bounding boxes of the real images (stem,x0,y0,x1,y1 rows, "
                    "pixels of the original images): they seed the mask estimator")
     p.add_argument("--boxes-synth", metavar="CSV", help="bounding boxes of the synthetic images, as --boxes-real")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="run the pairs as shards on a local Dask cluster of N processes (needs gapviz[dask])")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the shards on an existing Dask cluster, e.g. tcp://host:8786 (needs gapviz[dask])")
+    p.add_argument("--shard-size", type=int, metavar="N", help="pairs per shard (default 256, whole batches)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="keep each finished shard's state in DIR; a rerun computes only the missing shards")
     p.set_defaults(func=_cmd_report, preflight=_preflight_report)
 
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")

@@ -18,7 +18,6 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -148,6 +147,9 @@ def compare(
     attribution_pairs: int = ATTRIBUTION_PAIRS,
     mask_provenance: str = "match",
     boxes: Mapping[str, Any] | None = None,
+    cluster: Any = None,
+    shard_size: int | None = None,
+    cache: str | os.PathLike | None = None,
 ) -> GapResult:
     """Measure how a model sees real images differently from synthetic ones.
 
@@ -247,6 +249,18 @@ def compare(
         original image; or a ``{stem: (x0, y0, x1, y1)}`` dict, keyed by row index for arrays)
         that seed the mask estimator (`gapviz.inputs._boxes.estimate_mask_in_box`) where no mask
         is given. Either side may be missing.
+    cluster : int, str or dask.distributed.Client, optional
+        Run the pairs as shards on Dask workers: a worker count (a local cluster of that many
+        processes, started for this call), a scheduler address (``"tcp://host:8786"``), or a
+        ``Client``. The model must be a file the workers can read; each worker loads it itself.
+        Needs ``pip install 'gapviz[dask]'``. Default: one process. Same numbers either way, for
+        a one-process run with the workers' OpenCV thread count (docs/performance.md).
+    shard_size : int, optional
+        Pairs per shard (rounded up to whole batches; default 256). Does not change the numbers.
+    cache : str or path, optional
+        Folder for finished shards' states: a rerun of the same model, parameters and files
+        (after Ctrl-C or a lost worker) computes only the shards not found there. Works with or
+        without ``cluster``; ``result.execution`` says which shards were reused.
 
     Returns
     -------
@@ -259,8 +273,8 @@ def compare(
     >>> result.recommendations[0]["knob"]  # doctest: +SKIP
     'camera_focus'
     """
-    from gapviz import inputs, stats
-    from gapviz.inputs._channels import GREY_NOTE, model_input
+    from gapviz import _shards, inputs, stats
+    from gapviz.inputs._channels import GREY_NOTE
     from gapviz.models import list_layers, load_model, model_source
     from gapviz.recommend import knobs_to_calibrate
 
@@ -275,6 +289,7 @@ def compare(
         from gapviz.recommend._camera import load_camera
 
         profile = load_camera(camera)
+    _shards.check_options(cluster, shard_size)
     keras_model = load_model(model, safe_mode=safe_mode)
     source = model_source(keras_model)
     tapper = _tapper(keras_model, layers)
@@ -299,98 +314,45 @@ def compare(
     if _run_warnings.accidental_unpaired(pairset, pairing):
         recommendations = False
     reducer = _WithMaps(stats.make_layer_reducer())
-    acc = stats.PairAccumulator(layers=tapper.layers, cap=sample_cap, seed=seed, paired=paired)
 
     total = len(pairset.pairs) if paired else len(pairset.real_items) + len(pairset.synth_items)
     bar = _progress(total, progress, "pairs" if paired else "images")
-    canny: tuple[float, float, float] | None = None
-    canny_source = ""
-    kept: list = []  # futures of the example pairs' lists, then the pairs
-    n_kept = 0
-    calib = _CalibrationSampler(calibration_pairs if recommendations and paired else 0)
-    from gapviz.impact import ImpactSample
-
-    kept_for_impact = ImpactSample(size=impact_pairs) if impact and paired else None
-    ahead = None
-    pending: list[tuple[Future, Any]] = []
-    stream = inputs.iter_batches(
-        pairset, model_size=model_size, analysis_size=analysis_size, batch_size=batch_size, workers=workers,
-        mask_policy=choose_policy(mask_provenance, provided), boxes=box_tables,
-    )
-    guess_at = 2 * calibration_pairs  # pairs at which the expected knob set is checked again (doubling)
+    sample_size = calibration_pairs if recommendations and paired else 0
+    policy = choose_policy(mask_provenance, provided)
 
     def guess(pair_values: Mapping) -> list[str]:
         return knobs_to_calibrate(pair_values, paired=True, seed=seed, n_boot=n_boot)
 
-    # exits in reverse: the statistics thread (one of its jobs may still start the background
-    # calibration), the stream, then the background calibration
-    with contextlib.ExitStack() as cleanup, stream, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapviz-stats") as pool:  # fmt: skip
-        for batch in stream:
-            if canny is None:
-                first = batch.real_analysis if batch.real_analysis is not None else batch.synth_analysis
-                side_name = "real" if batch.real_analysis is not None else "synth"
-                low, high = stats.canny_thresholds(first)
-                canny = (float(low), float(high), float(stats.CANNY_SIGMA))
-                canny_source = f"gradient percentiles of the first {len(first)} {side_name} images"
-                if calib.size:
-                    from gapviz.recommend import BackgroundCalibration
-                    from gapviz.scenes._post import FinishedImage
-
-                    ahead = cleanup.enter_context(
-                        BackgroundCalibration(measure=_measure(canny), prepare=FinishedImage, seed=seed,
-                                              initializer=yield_to_model)
-                    )  # fmt: skip
-            ids = list(batch.stems) if paired else [f"{batch.side}:{s}" for s in batch.stems]
-            sides = ("real", "synth") if batch.side == "pair" else (batch.side,)
-            views = {s: batch.view(s) for s in sides}
-            if kept_for_impact is not None:
-                kept_for_impact.add(batch)
-            # image statistics overlap the forward pass (OpenCV releases the GIL)
-            if batch.side == "pair":
-                # the batch that completes the calibration sample starts its fit from the statistics
-                # thread, while the first forward pass is still being traced
-                job = pool.submit(
-                    calib.then_begin(stats.image_stats_pairs, batch, ids, ahead, guess),
-                    batch.real_analysis, batch.real_mask_analysis, batch.synth_analysis, batch.synth_mask_analysis,
-                    canny=canny,
-                )  # fmt: skip
-            else:
-                v = views[batch.side]
-                job = pool.submit(_yielding(_side_stats), batch.side, v.analysis, v.mask_analysis, canny)
-            pending.append((job, ids))
-            x = np.concatenate([model_input(views[s].images, preprocess, channels) for s in sides])
-            m = np.concatenate([views[s].mask for s in sides]).astype(np.float32)[..., None]
-            n = len(batch)
-            room = examples - n_kept if batch.side == "pair" else 0
-            k = min(max(room, 0), n)
-            # the example pairs' full maps come out of the same forward pass (no second pass), and
-            # every batch runs the same traced function (rows picked by a per-row flag, not by a retrace)
-            rows = np.zeros(len(x), bool)
-            rows[:k] = rows[n : n + k] = True
-            out = tapper.reduce(x, reducer, {"mask": m, _MAPS: rows})
-            maps = {layer: out[layer].pop(_MAPS) for layer in tapper.layers}
-            for layer in tapper.layers:
-                parts = {s: {key: v[i * n : (i + 1) * n] for key, v in out[layer].items()} for i, s in enumerate(sides)}
-                acc.add_layer(layer, ids, real=parts.get("real"), synth=parts.get("synth"))
-            if k:  # edges and feature galleries in the statistics thread, beside the next forward pass
-                kept.append(pool.submit(_yielding(_examples), k, batch, maps, canny))
-                n_kept += k
-            added = False
-            while pending and pending[0][0].done():
-                job, job_ids = pending.pop(0)
-                acc.add_images(job_ids, job.result())
-                added = True
-            if added and ahead is not None and ahead.ready and acc.n_pairs >= guess_at:
-                # the expected knob set on every pair seen so far (a changed set restarts the fit)
-                guess_at = 2 * acc.n_pairs
-                ahead.start(guess(acc.pair_values()))
-            bar.update(n)
-        for job, job_ids in pending:
-            acc.add_images(job_ids, job.result())
-        kept = [pair for job in kept for pair in job.result()]
+    # the background calibration (entered into ``finish`` by the stream) lives until the
+    # recommendations have taken its result
+    finish = contextlib.ExitStack()
+    try:
+        if cluster is None and cache is None:
+            stream = _shards.run_stream(
+                pairset, tapper=tapper, reducer=reducer, model_size=model_size, analysis_size=analysis_size,
+                preprocess=preprocess, batch_size=batch_size, workers=workers, sample_cap=sample_cap, seed=seed,
+                examples=examples, calibration_pairs=sample_size, cleanup=finish, guess=guess, bar=bar,
+                mask_policy=policy, boxes=box_tables, channels=channels, impact_pairs=impact_pairs if impact else 0,
+            )  # fmt: skip
+            # no timings here: two plain runs of the same inputs give the same JSON (but ``created``)
+            stream.execution = {"mode": "one process", "workers": 1, "shards": 1}
+        else:
+            stream = _shards.run_sharded(
+                pairset, spec_args=_shard_spec(source, keras_model, safe_mode, tapper, model_size, analysis_size,
+                                               preprocess, batch_size, workers, sample_cap, seed, cluster, cache,
+                                               policy, box_tables, channels, impact_pairs if impact else 0),
+                tapper=tapper, reducer=reducer, shard_size=shard_size, cluster=cluster, cache=cache,
+                cache_key=_cache_key(source, tapper, pre_name, model_size, batch_size, sample_cap, seed, paired,
+                                     safe_mode, policy, channels) if cache is not None else None,
+                examples=examples, calibration_pairs=sample_size, cleanup=finish, guess=guess, bar=bar,
+            )  # fmt: skip
+    except BaseException:
         bar.close()
-        finish = cleanup.pop_all()
+        finish.close()
+        raise
+    bar.close()
+    acc, kept, calib, ahead = stream.acc, stream.kept, stream.calib, stream.ahead
+    canny, canny_source = stream.canny, stream.canny_source
 
     # the background calibration lives until the recommendations have taken its result
     with finish:
@@ -427,7 +389,7 @@ def compare(
                                            canny, seed)
 
     model_impact, attribution_maps = _model_impact(
-        keras_model, tapper, kept_for_impact, recs, impact=impact, paired=paired, model_size=model_size,
+        keras_model, tapper, stream.impact_sample, recs, impact=impact, paired=paired, model_size=model_size,
         preprocess=preprocess, batch_size=2 * batch_size, seed=seed, n_boot=n_boot, labels=labels,
         label_scale=label_scale, model_path=source.path, attribution=attribution,
         attribution_pairs=attribution_pairs, examples=len(kept),
@@ -511,6 +473,7 @@ def compare(
         inputs=tuple(run_inputs(source.path, real, synth, masks, pairing, pairset)
                      + [os.fspath(v) for v in (*(labels or {}).values(), *(boxes or {}).values())
                         if isinstance(v, (str, os.PathLike))]),
+        execution=stream.execution,
     )
 
 
@@ -589,6 +552,44 @@ def _check_labels(labels: Any, *, impact: bool, paired: bool) -> None:
     for value in labels.values():
         if value is not None:
             read_labels(value)
+
+
+def _shard_spec(source, model, safe_mode, tapper, model_size, analysis_size, preprocess, batch_size, workers,
+                sample_cap, seed, cluster, cache, mask_policy=None, boxes=None, channels=None,
+                impact_pairs=0) -> dict:
+    """The `gapviz._shards.StreamSpec` fields of a sharded run (analysis size and Canny come later)."""
+    path = source.path
+    if cluster is not None and path is None:
+        raise GapvizError(
+            "cluster= needs the model as a file that the workers load themselves; save it first "
+            "(model.save('model.keras')) and pass the path"
+        )
+    if cluster is not None and not isinstance(preprocess, str):
+        raise GapvizError("cluster= needs a named preprocess ('unit', 'caffe', 'tf', 'torch', 'raw'), not a callable")
+    return {
+        "model_path": path, "model_sha256": source.sha256, "safe_mode": safe_mode,
+        "layers": tuple(tapper.layers), "model_size": tuple(model_size),
+        "analysis_size": tuple(analysis_size) if analysis_size is not None else None, "preprocess": preprocess,
+        "batch_size": int(batch_size), "workers": int(workers), "sample_cap": int(sample_cap), "seed": int(seed),
+        "mask_policy": mask_policy, "boxes": boxes, "channels": channels, "impact_pairs": int(impact_pairs),
+    }  # fmt: skip
+
+
+def _cache_key(source, tapper, pre_name, model_size, batch_size, sample_cap, seed, paired, safe_mode,
+               mask_policy=None, channels=None) -> dict:
+    """What a cached shard state must have been computed with (besides its files)."""
+    from gapviz import __version__
+
+    if source.sha256 is None:
+        raise GapvizError("cache= needs the model as a file (its sha256 keys the cache); pass the model's path")
+    if pre_name.startswith("callable:"):
+        raise GapvizError("cache= needs a named preprocess ('unit', 'caffe', 'tf', 'torch', 'raw'), not a callable")
+    return {
+        "gapviz": __version__, "model_sha256": source.sha256, "layers": list(tapper.layers), "tap_mode": tapper.mode,
+        "model_size": list(model_size), "preprocess": pre_name, "batch_size": int(batch_size),
+        "sample_cap": int(sample_cap), "seed": int(seed), "paired": bool(paired), "safe_mode": bool(safe_mode),
+        "mask_policy": mask_policy, "channels": channels,
+    }  # fmt: skip
 
 
 #: attribute on an in-memory model holding its Tappers by requested layers (traced functions included)

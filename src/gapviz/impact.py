@@ -98,6 +98,13 @@ class ImpactSample:
         self.real_masks.extend(np.array(a, bool) for a in batch.real_mask[:take])
         self.synth_input_masks.extend(np.array(a, bool) for a in batch.synth_mask[:take])
 
+    def extend(self, other: ImpactSample) -> None:
+        """Append another sample's rows (a later shard's) until this one is full."""
+        take = max(0, min(self.size - len(self.stems), len(other)))
+        for name in ("stems", "synth_images", "synth_masks", "real_inputs", "synth_inputs", "real_masks",
+                     "synth_input_masks"):  # fmt: skip
+            getattr(self, name).extend(getattr(other, name)[:take])
+
 
 # -- the model's output ------------------------------------------------------------------------------
 def _first_output(out: Any) -> Any:

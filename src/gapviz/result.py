@@ -145,6 +145,11 @@ class GapResult:
     inputs : tuple of str
         Every file and folder the run read (images, masks, model, manifest); `save_report` and
         `to_json` refuse to write over or inside any of them (not in the JSON).
+    execution : dict
+        How the run went: ``mode`` (one process, sharded, dask), workers, shards, shard size,
+        which shards came from the cache, and per-shard rows, seconds, worker and peak RSS.
+        Not a number of the comparison: a sharded and a one-process run differ only here (and
+        in ``created``).
     """
 
     model: dict
@@ -163,6 +168,7 @@ class GapResult:
     model_impact: dict = field(default_factory=dict)
     attribution_examples: tuple = field(default=(), repr=False)
     inputs: tuple = field(default=(), repr=False, compare=False)
+    execution: dict = field(default_factory=dict)
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -184,6 +190,8 @@ class GapResult:
         }
         if self.model_impact:
             out["model_impact"] = self.model_impact
+        if self.execution:
+            out["execution"] = self.execution
         return _jsonable(out)
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int = 2) -> str:

@@ -232,7 +232,9 @@ def canny_straightness(ctx: ImageContext) -> dict[str, float]:
     s2 = w * (2.0 * dx * dy) / norm
     for a in (w, c2, s2):  # Gaussian-weighted window sums, in place
         cv2.GaussianBlur(a, (0, 0), STRAIGHTNESS_SIGMA, dst=a, borderType=cv2.BORDER_CONSTANT)
-    coherence = cv2.magnitude(c2, s2)
+    # the length in numpy: cv2.magnitude's SIMD and scalar paths differ in the last bit, and which
+    # pixels take which path follows OpenCV's thread stripes, so its result depended on threading
+    coherence = np.sqrt(c2 * c2 + s2 * s2)
     cv2.divide(coherence, np.maximum(w, 1e-12, out=w), dst=coherence)
     return {"canny_straightness": float(coherence[ctx.edges].mean(dtype=np.float64))}
 
