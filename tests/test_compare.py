@@ -12,6 +12,7 @@ import gapviz
 from conftest import SCENE_N as N_PAIRS
 from conftest import SCENE_SIZE as SIZE
 from gapviz import GapvizError
+from json_equal import assert_same
 
 
 def _run(model, folder, **kwargs):
@@ -22,19 +23,8 @@ def _run(model, folder, **kwargs):
     return gapviz.compare(model, folder / "real" / "images", folder / "synth" / "images", **kwargs)
 
 
-def _assert_same(a, b, path="") -> None:
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), path
-        for key in a:
-            _assert_same(a[key], b[key], f"{path}/{key}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert a == pytest.approx(b, rel=1e-7, abs=1e-12), path
-    else:
-        assert a == b, path
+def _assert_same(a, b) -> None:
+    assert_same(a, b, rel=1e-7, abs_=1e-12)
 
 
 def _ci_excludes_zero(stat) -> bool:

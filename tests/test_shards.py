@@ -15,6 +15,7 @@ import pytest
 
 import gapviz
 from gapviz import GapvizError
+from json_equal import assert_same
 
 N_PAIRS = 14
 SIZE = 80  # image side; the model takes 64x64
@@ -81,19 +82,8 @@ def _numbers(result) -> dict:
     return out
 
 
-def _assert_same(a, b, path="") -> None:
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), path
-        for key in a:
-            _assert_same(a[key], b[key], f"{path}/{key}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert a == pytest.approx(b, rel=1e-9, abs=1e-15), path
-    else:
-        assert a == b, path
+def _assert_same(a, b) -> None:
+    assert_same(a, b, rel=1e-9, abs_=1e-15)
 
 
 def _assert_same_examples(a, b) -> None:
