@@ -73,7 +73,8 @@ def main() -> None:
                      key=lambda s: {"-": 0, "low": 1, "medium": 2, "high": 3}[s]), None, None,
                      ", ".join(f"{r['knob']}({r['severity']})" for r in recs) or "-", time.perf_counter() - t0))  # fmt: skip
 
-    print(f"pairs per case: {args.n}, size: {args.size} px, masks: {args.masks}, model: demo MobileNetV2 (128 px input)")
+    print(f"pairs per case: {args.n}, size: {args.size} px, masks: {args.masks}, model: demo MobileNetV2 "
+          f"({gapviz.load_model(gapviz.demo_model()).input_shape[1]} px input)")
     print("| injected | value | ranked first | severity | suggested | error | others | compare s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, value, first, severity, suggested, error, others, elapsed in rows:
