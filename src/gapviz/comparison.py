@@ -605,18 +605,10 @@ def _tapper(model: Any, layers: str | Sequence[str] | None) -> Any:
     neither saved nor counted as a sublayer) and goes away with it.
     """
     from gapviz.models import tap
+    from gapviz.models._cache import cached_on_model
 
     key = layers if layers is None or isinstance(layers, str) else tuple(layers)
-    cache = model.__dict__.get(_TAPPERS) if hasattr(model, "__dict__") else None
-    if cache is None:
-        cache = {}
-        try:
-            object.__setattr__(model, _TAPPERS, cache)
-        except (AttributeError, TypeError):  # pragma: no cover - objects without a __dict__
-            return tap(model, layers)
-    if key not in cache:
-        cache[key] = tap(model, layers)
-    return cache[key]
+    return cached_on_model(model, _TAPPERS, key, lambda: tap(model, layers))
 
 
 def _side_stats(side: str, images: np.ndarray, masks: np.ndarray, canny: tuple) -> dict:

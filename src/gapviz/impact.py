@@ -183,18 +183,10 @@ _FUNCTIONS = "_gapviz_impact_functions"
 
 
 def _cached(model: Any, key: tuple, make: Callable[[], Any]) -> Any:
-    """``make()`` once per model object and key (as `gapviz.comparison._tapper` keeps Tappers): a second
-    `compare` on the same in-memory model skips the trace. Lives on the model, past Keras' tracking."""
-    cache = model.__dict__.get(_FUNCTIONS) if hasattr(model, "__dict__") else None
-    if cache is None:
-        cache = {}
-        try:
-            object.__setattr__(model, _FUNCTIONS, cache)
-        except (AttributeError, TypeError):  # pragma: no cover - objects without a __dict__
-            return make()
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
+    """``make()`` once per model object and key: a second `compare` on the same model skips the trace."""
+    from gapviz.models._cache import cached_on_model
+
+    return cached_on_model(model, _FUNCTIONS, key, make)
 
 
 def _to_model(images: Sequence[np.ndarray], model_size: tuple[int, int]) -> np.ndarray:
