@@ -365,26 +365,30 @@ def label_errors(
         value, ci = _mean_ci(err, seed=int(rng.integers(2**31)), n_boot=n_boot)
         return {"value": value, "ci95": ci, "n": int(err.size)}
 
+    def aligned(labels: Mapping[str, float], side: str) -> tuple[np.ndarray, np.ndarray]:
+        idx, y = _aligned(stems, labels)
+        if idx.size == 0:
+            raise GapvizError(f"no {side} image of the impact sample has a label: the labels' stems must match the "
+                              f"image stems (first ones: {', '.join(list(stems)[:3])})")  # fmt: skip
+        return idx, y
+
+    def errors(pred: Any, idx: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Absolute errors per sample row, NaN where a row has no label."""
+        err = np.full(len(stems), np.nan)
+        err[idx] = np.abs(np.asarray(pred)[idx] - y)
+        return err
+
     err_s = err_a = err_r = None
     if synth_labels:
-        idx, y = _aligned(stems, synth_labels)
-        if idx.size == 0:
-            raise GapvizError("no synthetic image of the impact sample has a label: the labels' stems must match "
-                              f"the image stems (first ones: {', '.join(list(stems)[:3])})")  # fmt: skip
-        err_s = np.full(len(stems), np.nan)
-        err_s[idx] = np.abs(np.asarray(synth_base)[idx] - y)
+        idx, y = aligned(synth_labels, "synthetic")
+        err_s = errors(synth_base, idx, y)
         out["synth_mae"] = mae(err_s[idx])
         if synth_adjusted is not None:
-            err_a = np.full(len(stems), np.nan)
-            err_a[idx] = np.abs(np.asarray(synth_adjusted)[idx] - y)
+            err_a = errors(synth_adjusted, idx, y)
             out["estimated_real_mae"] = mae(err_a[idx])
     if real_labels and real_pred is not None:
-        idx, y = _aligned(stems, real_labels)
-        if idx.size == 0:
-            raise GapvizError("no real image of the impact sample has a label: the labels' stems must match the "
-                              f"image stems (first ones: {', '.join(list(stems)[:3])})")  # fmt: skip
-        err_r = np.full(len(stems), np.nan)
-        err_r[idx] = np.abs(np.asarray(real_pred)[idx] - y)
+        idx, y = aligned(real_labels, "real")
+        err_r = errors(real_pred, idx, y)
         out["real_mae"] = mae(err_r[idx])
     if err_s is not None and err_a is not None and err_r is not None:
         both = np.isfinite(err_s) & np.isfinite(err_a) & np.isfinite(err_r)
