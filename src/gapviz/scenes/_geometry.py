@@ -126,6 +126,80 @@ def _stadium(
     return pts, inward, from_right, from_left
 
 
+@dataclass(frozen=True)
+class LinkDraws:
+    """A scene's geometric draws (`stream(seed, STREAM_GEOMETRY)`, in this order), shared by both engines."""
+
+    wear: float
+    radius: float  # arc radius of the centre line: the model unit
+    wire: float  # thickness
+    half: float  # from round links to long ones
+    swing_x: float  # plane of link B against link A
+    hinge_y: float  # B swings about A's wire (keeps the contact)
+    hinge_z: float  # B slides along A's end arc
+    roll: float
+    tilt_x: float
+    tilt_y: float
+    fill: float  # object extent / image side; the far ends may leave the frame
+    place: np.ndarray  # the joint is framed: within 12 % of the image centre
+
+    @property
+    def rotation(self) -> np.ndarray:
+        """The pose of the pair of links (roll, then the two tilts)."""
+        return _rot_z(self.roll) @ _rot_x(self.tilt_x) @ _rot_y(self.tilt_y)
+
+
+def draw_links(seed: int, wear: float | None = None) -> LinkDraws:
+    """The draws of scene ``seed``; the first is the wear label, which ``wear`` may override."""
+    rng = stream(seed, STREAM_GEOMETRY)
+    seed_wear = round(float(rng.uniform(0.0, WEAR_MAX)), 2)  # first draw: the label
+    radius = 1.0
+    wire = rng.uniform(0.2, 0.34) * radius
+    half = rng.uniform(0.25, 1.0) * radius
+    swing_x = np.pi / 2 + rng.uniform(-0.35, 0.35)
+    hinge_y = rng.uniform(-0.6, 0.6)
+    hinge_z = rng.uniform(-0.3, 0.3)
+    roll = rng.uniform(0.0, 2 * np.pi)
+    tilt_x, tilt_y = rng.uniform(-0.85, 0.85, size=2)
+    fill = rng.uniform(0.65, 1.0)
+    place = rng.uniform(-1.0, 1.0, size=2)
+    return LinkDraws(wear=seed_wear if wear is None else float(wear), radius=radius, wire=wire, half=half,
+                     swing_x=swing_x, hinge_y=hinge_y, hinge_z=hinge_z, roll=roll, tilt_x=tilt_x, tilt_y=tilt_y,
+                     fill=fill, place=place)  # fmt: skip
+
+
+def link_centres(d: LinkDraws, n: int) -> tuple[np.ndarray, ...]:
+    """The two links' centre lines (``n`` samples each, before the pose), worn from the inner side.
+
+    Returns ``(centres (2n, 3), inward normals (2n, 3), wear bump (2n,), tube radii (2n,), contact (3,))``.
+    """
+    half, radius, wire = d.half, d.radius, d.wire
+    pa, na, ra, _ = _stadium(half, radius, n)
+    pb, nb, _, lb = _stadium(half, radius, n)
+    width = 0.55 * radius  # arc length over which wear fades out
+    ga = np.exp(-0.5 * (ra / width) ** 2)
+    gb = np.exp(-0.5 * (lb / width) ** 2)
+
+    # link B: turned about its long axis, hooked through A's right end, then hinged about the contact
+    rb = _rot_x(d.swing_x)
+    pb, nb = pb @ rb.T, nb @ rb.T
+    pb[:, 0] += 2 * half + 2 * radius - 2 * wire
+    hy = _rot_y(d.hinge_y)
+    pivot = np.array([half + radius, 0.0, 0.0])  # A's wire centre at the contact
+    pb, nb = (pb - pivot) @ hy.T + pivot, nb @ hy.T
+    hz = _rot_z(d.hinge_z)
+    pivot = np.array([half, 0.0, 0.0])  # centre of A's end arc
+    pb, nb = (pb - pivot) @ hz.T + pivot, nb @ hz.T
+    contact = np.array([half + radius - wire, 0.0, 0.0])
+
+    centres = np.concatenate([pa, pb])
+    inward = np.concatenate([na, nb])
+    bump = np.concatenate([ga, gb])
+    radii = wire * (1.0 - d.wear / 100.0 * bump)
+    centres = centres - (wire - radii)[:, None] * inward  # material goes from the inner side
+    return centres, inward, bump, radii, contact
+
+
 def draw_wear(seed: int) -> float:
     """The wear label (percent, two decimals) that ``seed`` draws."""
     return round(float(stream(seed, STREAM_GEOMETRY).uniform(0.0, WEAR_MAX)), 2)
@@ -137,53 +211,19 @@ def build_geometry(seed: int, size: int, *, wear: float | None = None) -> Geomet
     The pose, proportions and placement are drawn in size-free units, so one seed gives the same
     picture at every size. ``wear`` (percent) overrides the seed's own label.
     """
-    rng = stream(seed, STREAM_GEOMETRY)
-    seed_wear = round(float(rng.uniform(0.0, WEAR_MAX)), 2)  # first draw: the label
-    wear = seed_wear if wear is None else float(wear)
-    omega = wear / 100.0
-
-    radius = 1.0  # arc radius of the centre line: the model unit
-    wire = rng.uniform(0.2, 0.34) * radius  # thickness
-    half = rng.uniform(0.25, 1.0) * radius  # from round links to long ones
-    swing_x = np.pi / 2 + rng.uniform(-0.35, 0.35)  # plane of link B against link A
-    hinge_y = rng.uniform(-0.6, 0.6)  # B swings about A's wire (keeps the contact)
-    hinge_z = rng.uniform(-0.3, 0.3)  # B slides along A's end arc
-    roll = rng.uniform(0.0, 2 * np.pi)
-    tilt_x, tilt_y = rng.uniform(-0.85, 0.85, size=2)
-    fill = rng.uniform(0.65, 1.0)  # object extent / image side; the far ends may leave the frame
-    place = rng.uniform(-1.0, 1.0, size=2)  # the joint is framed: within 12 % of the image centre
+    d = draw_links(seed, wear)
+    wear, wire, half, radius, fill, place = d.wear, d.wire, d.half, d.radius, d.fill, d.place
 
     # enough samples that the swept-sphere surface ripple stays far below a pixel
     scale_guess = fill * size / (4 * (half + radius + wire))
     perimeter = 4 * half + 2 * np.pi * radius
     n = int(np.clip(np.ceil(perimeter * scale_guess / max(0.5, 0.25 * wire * scale_guess)), 64, 1 << 16))
 
-    pa, na, ra, _ = _stadium(half, radius, n)
-    pb, nb, _, lb = _stadium(half, radius, n)
-    width = 0.55 * radius  # arc length over which wear fades out
-    ga = np.exp(-0.5 * (ra / width) ** 2)
-    gb = np.exp(-0.5 * (lb / width) ** 2)
-
-    # link B: turned about its long axis, hooked through A's right end, then hinged about the contact
-    rb = _rot_x(swing_x)
-    pb, nb = pb @ rb.T, nb @ rb.T
-    pb[:, 0] += 2 * half + 2 * radius - 2 * wire
-    hy = _rot_y(hinge_y)
-    pivot = np.array([half + radius, 0.0, 0.0])  # A's wire centre at the contact
-    pb, nb = (pb - pivot) @ hy.T + pivot, nb @ hy.T
-    hz = _rot_z(hinge_z)
-    pivot = np.array([half, 0.0, 0.0])  # centre of A's end arc
-    pb, nb = (pb - pivot) @ hz.T + pivot, nb @ hz.T
-    contact = np.array([half + radius - wire, 0.0, 0.0])
-
-    centres = np.concatenate([pa, pb])
-    inward = np.concatenate([na, nb])
-    bump = np.concatenate([ga, gb])
-    radii = wire * (1.0 - omega * bump)
-    centres = centres - (wire - radii)[:, None] * inward  # material goes from the inner side
+    centres, inward, bump, radii, contact = link_centres(d, n)
+    omega = wear / 100.0
     link_id = np.repeat(np.array([0, 1], dtype=np.int8), n)
 
-    pose = _rot_z(roll) @ _rot_x(tilt_x) @ _rot_y(tilt_y)
+    pose = d.rotation
     centres = centres @ pose.T
     contact = contact @ pose.T
 

@@ -22,16 +22,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
-from gapviz.scenes._geometry import (
-    STREAM_GEOMETRY,
-    STREAM_LIGHT,
-    WEAR_MAX,
-    _rot_x,
-    _rot_y,
-    _rot_z,
-    _stadium,
-    stream,
-)
+from gapviz.scenes._geometry import STREAM_LIGHT, draw_links, link_centres, stream
 from gapviz.scenes._render import Scene
 
 #: environment variable naming a Python interpreter that has bpy
@@ -223,45 +214,13 @@ def pose(seed: int, size: int, *, wear: float | None = None, rig: Mapping[str, f
     has the same wear label, proportions, hinge, roll, tilt, fill and framing in both engines.
     Image y points down in the 2D scenes and up in Blender's camera, so y is mirrored.
     """
-    rng = stream(seed, STREAM_GEOMETRY)
-    seed_wear = round(float(rng.uniform(0.0, WEAR_MAX)), 2)
-    wear = seed_wear if wear is None else float(wear)
+    d = draw_links(seed, wear)
+    wear, wire, fill, place = d.wear, d.wire, d.fill, d.place
     omega = wear / 100.0
-    radius = 1.0
-    wire = rng.uniform(0.2, 0.34) * radius
-    half = rng.uniform(0.25, 1.0) * radius
-    swing_x = np.pi / 2 + rng.uniform(-0.35, 0.35)
-    hinge_y = rng.uniform(-0.6, 0.6)
-    hinge_z = rng.uniform(-0.3, 0.3)
-    roll = rng.uniform(0.0, 2 * np.pi)
-    tilt_x, tilt_y = rng.uniform(-0.85, 0.85, size=2)
-    fill = rng.uniform(0.65, 1.0)
-    place = rng.uniform(-1.0, 1.0, size=2)
-
     n = _SAMPLES_PER_LINK
-    pa, na, ra, _ = _stadium(half, radius, n)
-    pb, nb, _, lb = _stadium(half, radius, n)
-    width = 0.55 * radius
-    ga = np.exp(-0.5 * (ra / width) ** 2)
-    gb = np.exp(-0.5 * (lb / width) ** 2)
-    rb = _rot_x(swing_x)
-    pb, nb = pb @ rb.T, nb @ rb.T
-    pb[:, 0] += 2 * half + 2 * radius - 2 * wire
-    hy = _rot_y(hinge_y)
-    pivot = np.array([half + radius, 0.0, 0.0])
-    pb, nb = (pb - pivot) @ hy.T + pivot, nb @ hy.T
-    hz = _rot_z(hinge_z)
-    pivot = np.array([half, 0.0, 0.0])
-    pb, nb = (pb - pivot) @ hz.T + pivot, nb @ hz.T
-    contact = np.array([half + radius - wire, 0.0, 0.0])
-    rot = _rot_z(roll) @ _rot_x(tilt_x) @ _rot_y(tilt_y)
-
-    centres = np.concatenate([pa, pb]) @ rot.T
-    inward = np.concatenate([na, nb]) @ rot.T
-    bump = np.concatenate([ga, gb])
-    contact = contact @ rot.T
-    radii = wire * (1.0 - omega * bump)
-    centres = centres - (wire - radii)[:, None] * inward  # material goes from the inner side
+    centres, inward, bump, radii, contact = link_centres(d, n)
+    rot = d.rotation
+    centres, inward, contact = centres @ rot.T, inward @ rot.T, contact @ rot.T
 
     lo = (centres[:, :2] - wire).min(axis=0)
     hi = (centres[:, :2] + wire).max(axis=0)
