@@ -10,8 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gapviz._errors import GapvizError
-
-__version__ = "0.1.0"
+from gapviz._version import __version__
 
 # public name -> module that defines it
 _LAZY = {

@@ -178,7 +178,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gapviz import __version__
+    from gapviz._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="gapviz",

@@ -68,7 +68,7 @@ def _environment() -> dict:
     import keras
     import tensorflow as tf
 
-    from gapviz import __version__
+    from gapviz._version import __version__
 
     env = {
         "gapviz": __version__,
@@ -578,7 +578,7 @@ def _shard_spec(source, model, safe_mode, tapper, model_size, analysis_size, pre
 def _cache_key(source, tapper, pre_name, model_size, batch_size, sample_cap, seed, paired, safe_mode,
                mask_policy=None, channels=None) -> dict:
     """What a cached shard state must have been computed with (besides its files)."""
-    from gapviz import __version__
+    from gapviz._version import __version__
 
     if source.sha256 is None:
         raise GapvizError("cache= needs the model as a file (its sha256 keys the cache); pass the model's path")

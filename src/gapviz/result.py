@@ -173,7 +173,7 @@ class GapResult:
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """All numbers as plain JSON-compatible Python objects (NaN becomes ``None``)."""
-        from gapviz import __version__
+        from gapviz._version import __version__
 
         out = {
             "gapviz_version": __version__,

@@ -415,7 +415,7 @@ def _furthest_view(result: GapResult) -> list[dict]:
 
 def _view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
           figures: bool, bar: Any = None) -> dict:
-    from gapviz import __version__
+    from gapviz._version import __version__
 
     recs = [_recommendation(r) for r in result.recommendations]
     view: dict[str, Any] = {

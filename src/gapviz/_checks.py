@@ -1,0 +1,84 @@
+"""Shared argument checks, all in one wording: ``Argument 'x' must be ... but got ...``.
+
+Library functions name the keyword argument; the command line passes the flag (``--workers``), which is
+named as it is typed (``--workers must be ...``). Each check returns the value in its canonical type, so
+callers write ``n = check_int("n", n, low=1)``.
+
+Examples
+--------
+>>> check_int("batch_size", 16, low=1)
+16
+>>> check_int("batch_size", 0, low=1)
+Traceback (most recent call last):
+...
+gapviz._errors.GapvizError: Argument 'batch_size' must be an int >= 1 but got 0
+>>> check_int("--workers", True, low=1)
+Traceback (most recent call last):
+...
+gapviz._errors.GapvizError: --workers must be an int >= 1 but got True
+>>> check_size("image_size", 224)
+(224, 224)
+>>> check_choice("kind", "image", ("image", "layer"))
+'image'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gapviz._errors import GapvizError
+
+__all__ = ["argument_error", "check_choice", "check_int", "check_size", "is_int"]
+
+
+def _subject(name: str) -> str:
+    return name if name.startswith("-") else f"Argument {name!r}"
+
+
+def argument_error(name: str, expected: str, got: Any, *, hint: str = "") -> GapvizError:
+    """The one-line error for argument ``name``: what it must be, what it got, and optionally what to do."""
+    shown = got if isinstance(got, str) and got.startswith("<") else repr(got)
+    return GapvizError(f"{_subject(name)} must be {expected} but got {shown}" + (f"; {hint}" if hint else ""))
+
+
+def is_int(value: Any) -> bool:
+    """True for Python and numpy integers, False for bools (which Python counts as ints)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None, hint: str = "") -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (either bound optional), or the one-line error."""
+    if low is not None and high is not None:
+        expected = f"an int in [{low}, {high}]"
+    elif low is not None:
+        expected = f"an int >= {low}"
+    elif high is not None:
+        expected = f"an int <= {high}"
+    else:
+        expected = "an int"
+    if not is_int(value) or (low is not None and value < low) or (high is not None and value > high):
+        raise argument_error(name, expected, value, hint=hint)
+    return int(value)
+
+
+def check_size(name: str, value: Any, *, low: int = 8) -> tuple[int, int]:
+    """An image size given as one int or ``(height, width)``, each >= ``low``, as ``(height, width)``."""
+    if is_int(value):
+        size: tuple = (int(value), int(value))
+    elif isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str) and all(is_int(v) for v in value):
+        size = tuple(int(v) for v in value)
+    else:
+        size = ()
+    if len(size) != 2 or min(size) < low:
+        raise argument_error(name, f"an int or (height, width) >= {low}", value)
+    return size  # type: ignore[return-value]
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else the one-line error listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise argument_error(name, "one of " + ", ".join(repr(c) for c in choices), value)
+    return value
