@@ -1,8 +1,8 @@
 """Benchmark: `gapviz.compare` at 1,000 / 4,000 / 30,000 pairs, one process against Dask workers.
 
-The shipped demo model (MobileNetV2 alpha 0.35 at its 128x128 input) on hard-linked copies of 16
-rendered pairs (as bench_compare.py makes them) at 128 px, so the analysis size is the default
-(the first real image's size, 128x128). Masks given on both sides; defaults otherwise
+The shipped demo model (MobileNetV2 alpha 0.35) at its own input size (96x96, read from its card) on
+hard-linked copies of 16 rendered pairs (as bench_compare.py makes them) rendered at that size, so the
+analysis size is the default (the first real image's size). Masks given on both sides; defaults otherwise
 (recommendations with calibration, 5 examples, n_boot=1000). Every run is a fresh child process
 (``--child``): wall time of the whole ``compare`` call including the cluster's start, pairs per
 second, peak RSS (``VmHWM``) of the driver and of every worker process (from the result's
@@ -30,7 +30,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SIZE = 128  # the demo model's input size; the scenes are rendered at it, so analysis size = model size
+def _model_size() -> int:
+    from gapviz.assets import demo_model_card
+
+    return int(demo_model_card()["input_size"][0])
+
+
+SIZE = _model_size()  # the demo model's input size; the scenes are rendered at it, so analysis size = model size
 
 
 def child(args: argparse.Namespace) -> None:
