@@ -78,6 +78,18 @@ class LayerInfo:
         Position in the depth-first listing (a nested model comes just before its own layers).
     preset : bool
         Whether :func:`tap` taps it when no layers are given.
+
+    Examples
+    --------
+    >>> import gapviz
+    >>> from gapviz.models import list_layers, load_model
+    >>> info = list_layers(load_model(gapviz.demo_model()))
+    >>> info[1]
+    LayerInfo('Conv1', Conv2D, (None, 48, 48, 16))
+    >>> info[1].output_shape, info[1].preset
+    ((None, 48, 48, 16), True)
+    >>> info[1].to_dict()
+    {'path': 'Conv1', 'name': 'Conv1', 'class_name': 'Conv2D', 'output_shape': [None, 48, 48, 16], 'depth': 1, 'preset': True}
     """
 
     path: str

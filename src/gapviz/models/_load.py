@@ -49,6 +49,18 @@ class ModelSource:
         The Keras the model object belongs to: ``"keras"`` or ``"tf_keras"``.
     notes : tuple of str
         What else was tried first and why it failed (a fallback is never silent).
+
+    Examples
+    --------
+    >>> import gapviz
+    >>> from gapviz.models import load_model, model_source
+    >>> source = model_source(load_model(gapviz.demo_model()))
+    >>> source
+    ModelSource('.../demo_model.keras', loader='keras', format='keras')
+    >>> source.framework, len(source.sha256), source.notes
+    ('keras', 64, ())
+    >>> sorted(source.to_dict())
+    ['format', 'framework', 'loader', 'notes', 'path', 'sha256']
     """
 
     path: str | None

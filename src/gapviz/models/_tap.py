@@ -100,6 +100,19 @@ class Tapper:
         The preset used when no layers were given, e.g. ``"resnet50v2"``.
     forward_calls : int
         Forward passes run so far (one per ``__call__`` or ``reduce``).
+
+    Examples
+    --------
+    >>> import gapviz, numpy as np
+    >>> from gapviz.models import tap
+    >>> tapper = tap(gapviz.demo_model())  # the MobileNetV2 preset's six layers
+    >>> tapper
+    Tapper(6 layers, mode='graph', input_shape=(96, 96, 3))
+    >>> tapper.preset, tapper.layers[:2], tapper.layer_shapes["block_3_project"]
+    ('mobilenetv2', ('Conv1', 'block_1_project'), (None, 12, 12, 16))
+    >>> acts = tapper(np.zeros((2, 96, 96, 3), "float32"))
+    >>> acts["Conv1"].shape, tapper.forward_calls
+    ((2, 48, 48, 16), 1)
     """
 
     def __init__(self, model: Any, paths: list[str], nodes: list[_Node], *, preset: str | None = None) -> None:
