@@ -53,6 +53,17 @@ class Scene:
         Every knob's value as rendered (preset plus overrides).
     background_content : str
         What the background shows: ``"plain"``, ``"clutter"`` or a photo name (resolves ``"mixed"``).
+
+    Examples
+    --------
+    >>> from gapviz.scenes import render_scene
+    >>> scene = render_scene(7, preset="field", size=64)
+    >>> scene
+    Scene(seed=7, preset='field', size=64, wear=73.16%, background='clutter')
+    >>> scene.image.shape, scene.image.dtype.name, scene.mask.shape, scene.mask.dtype.name
+    ((64, 64, 3), 'uint8', (64, 64), 'bool')
+    >>> scene.settings["camera_focus"], scene.size
+    (3.0, 64)
     """
 
     image: np.ndarray

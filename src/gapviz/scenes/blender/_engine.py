@@ -61,7 +61,22 @@ _WORKER = Path(__file__).with_name("_worker.py")
 
 
 class BlenderNotFoundError(GapvizError):
-    """No Python with bpy was found for the Blender engine."""
+    """No Python with bpy was found for the Blender engine.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {ENV_VAR: "/no/such/python"}):
+    ...     try:
+    ...         blender_python()
+    ...     except BlenderNotFoundError as exc:
+    ...         print(exc)
+    GAPVIZ_BLENDER_PYTHON='/no/such/python' is not an executable file; the Blender engine needs a Python
+    with bpy (Blender 4.5 LTS), ... run `make blender` ... or set GAPVIZ_BLENDER_PYTHON to a Python that has bpy
+    >>> issubclass(BlenderNotFoundError, GapvizError)
+    True
+    """
 
 
 def _install_hint(checked: Sequence[str]) -> str:
@@ -89,6 +104,17 @@ def blender_python() -> str:
     ------
     BlenderNotFoundError
         When none exists; the message says how to install one.
+
+    Examples
+    --------
+    Whether one is found depends on the machine (``make blender`` installs one), so check first:
+
+    >>> try:
+    ...     python = blender_python()
+    ... except BlenderNotFoundError:
+    ...     python = None  # no Blender engine here; the 2D scenes still work
+    >>> python is None or os.access(python, os.X_OK)
+    True
     """
     env = os.environ.get(ENV_VAR, "").strip()
     if env:
@@ -125,12 +151,33 @@ def fstop_for_sigma(sigma_px: float, size: int, rig: Mapping[str, float] = RIG) 
 
 
 def sigma_for_fstop(fstop: float, size: int, rig: Mapping[str, float] = RIG) -> float:
-    """The inverse of `fstop_for_sigma`: backdrop blur sigma in px of an f-number."""
+    """The inverse of `fstop_for_sigma`: backdrop blur sigma in px of an f-number.
+
+    The blur is in pixels, so the same f-number blurs twice as many pixels at twice the size.
+
+    Examples
+    --------
+    >>> round(sigma_for_fstop(fstop_for_sigma(3.0, 128), 128), 3)
+    3.0
+    >>> round(sigma_for_fstop(4.0, 128), 3), round(sigma_for_fstop(4.0, 256), 3)
+    (1.717, 3.434)
+    """
     return fstop_for_sigma(1.0, size, rig) / fstop
 
 
 def check_samples(samples: Any) -> int:
-    """``samples`` as an int, or `GapvizError` unless it is a Cycles sample count in [1, 4096]."""
+    """``samples`` as an int, or `GapvizError` unless it is a Cycles sample count in [1, 4096].
+
+    Examples
+    --------
+    >>> check_samples(16)
+    16
+    >>> try:
+    ...     check_samples(0)
+    ... except GapvizError as exc:
+    ...     print(exc)
+    samples must be an integer number of Cycles samples in [1, 4096], got 0
+    """
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 4096:
         raise GapvizError(
             f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}"
@@ -213,6 +260,17 @@ def pose(seed: int, size: int, *, wear: float | None = None, rig: Mapping[str, f
     The draws are those of `gapviz.scenes._geometry.build_geometry` in the same order, so a seed
     has the same wear label, proportions, hinge, roll, tilt, fill and framing in both engines.
     Image y points down in the 2D scenes and up in Blender's camera, so y is mirrored.
+
+    Examples
+    --------
+    >>> from gapviz.scenes import render_scene
+    >>> geo = pose(0, 128)
+    >>> geo.wear, geo.wear == render_scene(0, size=64).wear  # the same wear label as the 2D scene
+    (84.53, True)
+    >>> len(geo.links), sorted(geo.links[0]), len(geo.links[0]["centres"])
+    (2, ['binormal', 'centres', 'inward', 'radii', 'worn'], 192)
+    >>> round(geo.unit_m, 5)  # metres per unit of the 2D geometry
+    0.05209
     """
     d = draw_links(seed, wear)
     wear, wire, fill, place = d.wear, d.wire, d.fill, d.place
@@ -268,6 +326,18 @@ class BlenderScene(Scene):
         shows its first sample, so with depth of field its edges follow the lens sample). ``mask``
         is ``index > 0`` of a second, one-sample pinhole render through the pixel centres: the
         geometric mask, unaffected by depth of field and the pixel filter.
+
+    Examples
+    --------
+    `render_requests` (and ``render_scene(..., engine="blender")``) return these. Built by hand here
+    from a 2D scene, to show the fields without Blender:
+
+    >>> from gapviz.scenes import Scene, render_scene
+    >>> s = render_scene(7, size=64)
+    >>> scene = BlenderScene(s.image, s.mask, s.wear, s.seed, s.preset, s.settings, s.background_content,
+    ...                      index=s.mask.astype(np.uint8))
+    >>> isinstance(scene, Scene), scene.index.shape, bool((scene.mask == (scene.index > 0)).all())
+    (True, (64, 64), True)
     """
 
     index: np.ndarray | None = None
@@ -278,6 +348,15 @@ class BlenderRequest:
     """One scene to render: seed, preset name, resolved knob settings, optional wear and samples.
 
     ``samples`` (Cycles samples per pixel) overrides the job's for this scene.
+
+    Examples
+    --------
+    >>> from gapviz.scenes import resolve_settings
+    >>> req = BlenderRequest(3, "field", resolve_settings("field"), samples=64)
+    >>> req.seed, req.preset, req.settings["camera_focus"], req.wear, req.samples
+    (3, 'field', 3.0, None, 64)
+
+    A list of requests goes to `render_requests`, which renders them in one Blender process.
     """
 
     seed: int
@@ -414,7 +493,17 @@ PROPERTY_KNOB = {
 
 
 def blender_properties(phys: Mapping[str, Any], rig: Mapping[str, float] = RIG) -> dict[str, Any]:
-    """`physical_settings` output as Blender property paths and values (``None`` = off / not used)."""
+    """`physical_settings` output as Blender property paths and values (``None`` = off / not used).
+
+    Examples
+    --------
+    >>> from gapviz.scenes import resolve_settings
+    >>> props = blender_properties(physical_settings(resolve_settings("field"), 128))
+    >>> props["camera.data.dof.aperture_fstop"], props["scene.cycles.filter_width"], props["sun.data.energy"]
+    (2.29, 3.493, 0.6)
+    >>> PROPERTY_KNOB["camera.data.dof.aperture_fstop"]
+    'camera_focus'
+    """
     return {
         "camera.data.dof.use_dof": bool(phys["use_dof"]),
         "camera.data.dof.aperture_fstop": None if phys["fstop"] is None else round(float(phys["fstop"]), 3),
@@ -436,6 +525,14 @@ def camera_profile(size: int, phys: Mapping[str, Any] | None = None, rig: Mappin
 
     The fields of the camera-profile JSON that renderer-settings recommendations read; ``fstop`` is
     None when depth of field is off.
+
+    Examples
+    --------
+    >>> from gapviz.scenes import resolve_settings
+    >>> camera_profile(128, physical_settings(resolve_settings("field"), 128))
+    {'engine': 'blender', 'focal_length_mm': 100.0, 'sensor_width_mm': 36.0, 'focus_distance_m': 1.2,
+     'background_distance_m': 8.0, 'image_width_px': 128, 'resolution_percentage': 100, 'fstop': 2.29,
+     'samples': 16, 'exposure_ev': -0.3}
     """
     profile: dict[str, Any] = {
         "engine": "blender",
