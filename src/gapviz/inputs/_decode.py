@@ -48,6 +48,17 @@ class DecodeError(GapvizError):
         The file (or ``"<bytes>"``) that failed.
     reason : str
         What went wrong, in one line.
+
+    Examples
+    --------
+    >>> from gapviz.inputs import decode_image
+    >>> try:
+    ...     decode_image(b"not an image")
+    ... except DecodeError as exc:
+    ...     print(exc.path, "|", exc.reason)
+    ...     print(exc)
+    <bytes> | not a recognised image format (corrupt or not an image)
+    cannot decode image '<bytes>': not a recognised image format (corrupt or not an image)
     """
 
     def __init__(self, path: str, reason: str) -> None:

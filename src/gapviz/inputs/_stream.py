@@ -33,7 +33,22 @@ MaskEstimator = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class SideView:
-    """One side of a :class:`Batch` (``batch.view("real")``); fields may be None, see Batch."""
+    """One side of a :class:`Batch` (``batch.view("real")``); fields may be None, see Batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> masks = np.zeros((2, 16, 16), bool)
+    >>> ps = build_pairs(np.zeros((2, 16, 16, 3), np.uint8), np.ones((2, 16, 16, 3), np.uint8),
+    ...                  masks={"real": masks, "synth": masks})
+    >>> batch = next(iter(iter_batches(ps, model_size=(8, 8))))
+    >>> for side in ("real", "synth"):
+    ...     view = batch.view(side)
+    ...     print(side, view.images.shape, view.mask_analysis.shape, view.mask_source, view.refs)
+    real (2, 8, 8, 3) (2, 16, 16) ('given', 'given') (0, 1)
+    synth (2, 8, 8, 3) (2, 16, 16) ('given', 'given') (0, 1)
+    """
 
     images: np.ndarray | None
     analysis: np.ndarray | None
@@ -81,6 +96,23 @@ class Batch:
         ``mask_resized``, ``mask_empty``, ``alpha_dropped``, ``first_frame_only``.
     model_size, analysis_size : tuple of int
         ``(h, w)`` and ``(H, W)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> rng = np.random.default_rng(0)
+    >>> masks = np.zeros((3, 16, 16), bool)
+    >>> masks[:, 4:12, 4:12] = True
+    >>> ps = build_pairs(rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8),
+    ...                  rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8), masks={"real": masks, "synth": masks})
+    >>> batch = next(iter(iter_batches(ps, model_size=(8, 8), batch_size=2)))
+    >>> batch
+    Batch(index=0, side='pair', n=2, model_size=(8, 8), analysis_size=(16, 16), skipped=0, notes=0)
+    >>> batch.stems, batch.refs["real"], batch.mask_source["real"]
+    (('00000', '00001'), (0, 1), ('given', 'given'))
+    >>> batch.real.shape, batch.real_analysis.shape, batch.real_mask.shape, batch.real_mask_analysis.shape
+    ((2, 8, 8, 3), (2, 16, 16, 3), (2, 8, 8), (2, 16, 16))
     """
 
     index: int
@@ -335,6 +367,30 @@ class BatchStream:
         given mask, for each replaced one.
     n_rows : int
         Rows (pairs, or items in unpaired mode) yielded so far.
+
+    Examples
+    --------
+    A file that cannot be decoded drops its pair and is recorded; the stream goes on:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> for side in ("real", "synth"):
+    ...     (Path(tmp.name) / side).mkdir()
+    ...     for i in range(3):
+    ...         Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(Path(tmp.name, side, f"{i}.png"))
+    >>> _ = Path(tmp.name, "synth", "2.png").write_bytes(b"broken")
+    >>> ps = build_pairs(Path(tmp.name, "real"), Path(tmp.name, "synth"))
+    >>> with iter_batches(ps, model_size=(16, 16), with_masks=False) as stream:
+    ...     sizes = [len(batch) for batch in stream]
+    >>> sizes, stream
+    ([2], BatchStream(rows=2, model_size=(16, 16), analysis_size=(32, 32), skipped=1))
+    >>> stream.skipped
+    [{'path': '.../synth/2.png', 'side': 'synth', 'reason': 'not a recognised image format (corrupt or not an image)',
+      'stem': '2'}]
+    >>> tmp.cleanup()
     """
 
     def __init__(
