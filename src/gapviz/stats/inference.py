@@ -36,7 +36,13 @@ def derive_seed(seed: int, key: str) -> int:
 
 
 def json_float(x) -> float | None:
-    """``float(x)``, or None where ``x`` is None or not finite (JSON has no NaN)."""
+    """``float(x)``, or None where ``x`` is None or not finite (JSON has no NaN).
+
+    Examples
+    --------
+    >>> json_float(np.float32(0.5)), json_float(float("nan")), json_float(np.inf), json_float(None)
+    (0.5, None, None, None)
+    """
     if x is None:
         return None
     x = float(x)
@@ -48,6 +54,20 @@ def resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[n
 
     Row ``b`` of the concatenated chunks says how often each of the ``n`` rows is drawn in
     resample ``b``; each row sums to ``n``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> [c.tolist() for c in resample_counts(rng, 5, 3)]
+    [[[0.0, 2.0, 1.0, 1.0, 1.0], [4.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 2.0, 2.0]]]
+
+    A matrix product with the data gives every resample's sum at once (here bootstrap means):
+
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    >>> rng = np.random.default_rng(0)
+    >>> means = np.concatenate([c @ x for c in resample_counts(rng, len(x), 1000)]) / len(x)
+    >>> means.shape, [round(v, 3) for v in percentile_ci(means)]
+    ((1000,), [1.8, 7.0])
     """
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
     done = 0
@@ -64,7 +84,16 @@ def _boot_means(rng: np.random.Generator, x: np.ndarray, n_boot: int) -> np.ndar
 
 
 def percentile_ci(boots: np.ndarray, *, level: float = 0.95) -> list[float | None]:
-    """Percentile interval ``[lo, hi]`` of bootstrap replicates (non-finite ones ignored)."""
+    """Percentile interval ``[lo, hi]`` of bootstrap replicates (non-finite ones ignored).
+
+    Examples
+    --------
+    >>> boots = np.arange(101.0)
+    >>> [round(v, 3) for v in percentile_ci(boots)], percentile_ci(boots, level=0.5)
+    ([2.5, 97.5], [25.0, 75.0])
+    >>> percentile_ci([np.nan, np.inf])
+    [None, None]
+    """
     boots = np.asarray(boots, dtype=np.float64)
     boots = boots[np.isfinite(boots)]
     if boots.size == 0:

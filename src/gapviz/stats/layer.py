@@ -263,6 +263,29 @@ class LayerContext:
     pooled_size : int
     cache : dict
         Intermediates shared by several statistics (the pooled map), computed on first use.
+
+    Examples
+    --------
+    A registered ``"layer"`` statistic is ``fn(ops, ctx)``: it reads these fields. Built by hand
+    here with numpy arrays (the reducer builds it from the activation and the mask):
+
+    >>> a = np.ones((1, 4, 4, 2), np.float32)
+    >>> a[:, 1:3, 1:3] = 3.0  # the object's activation is three times the background's
+    >>> obj = np.zeros((1, 4, 4), np.float32)
+    >>> obj[:, 1:3, 1:3] = 1.0
+    >>> ctx = LayerContext(activation=a, abs_activation=np.abs(a), finite=np.array([True]),
+    ...                    energy=np.abs(a).mean(axis=3), object=obj, background=1 - obj,
+    ...                    band=np.zeros_like(obj), coverage=obj, pooled_size=2, cache={})
+    >>> e_obj = (ctx.energy * ctx.object).sum(axis=(1, 2)) / ctx.object.sum(axis=(1, 2))
+    >>> e_bg = (ctx.energy * ctx.background).sum(axis=(1, 2)) / ctx.background.sum(axis=(1, 2))
+    >>> round(float(e_bg[0] / e_obj[0]), 3)
+    0.333
+
+    which is what the registered ``background_ratio`` gives for this activation and mask:
+
+    >>> out = layer_summaries_np(a, obj, band_px=0, stats=["background_ratio"])
+    >>> round(float(out["background_ratio"][0]), 3)
+    0.333
     """
 
     activation: Any
@@ -408,6 +431,24 @@ class LayerReducer:
     band_px : int
     stats : tuple of str
         The registered ``"layer"`` statistics it computes.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from gapviz.models import tap
+    >>> reducer = make_layer_reducer(pooled_size=2, stats=["gap", "background_ratio"])
+    >>> reducer
+    LayerReducer(pooled_size=2, band_px=1, stats=('gap', 'background_ratio'))
+    >>> model = keras.Sequential([keras.Input((8, 8, 3)),
+    ...                           keras.layers.Conv2D(2, 3, padding="same", kernel_initializer="ones", name="conv")])
+    >>> x = np.zeros((1, 8, 8, 3), np.float32)
+    >>> x[:, 2:6, 2:6] = 1.0  # a bright square object on a black background
+    >>> mask = (x[..., :1] > 0).astype(np.float32)  # (B, H, W, 1), 1 = object
+    >>> out = tap(model, "conv").reduce(x, reducer, {"mask": mask})["conv"]
+    >>> sorted(out)
+    ['background_ratio', 'energy_background', 'energy_object', 'finite', 'gap']
+    >>> out["gap"].shape, out["energy_object"].tolist(), out["background_ratio"].tolist()
+    ((1, 2), [27.0], [0.0])
     """
 
     pooled_size: int = 4
