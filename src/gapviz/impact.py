@@ -71,6 +71,25 @@ class ImpactSample:
         ``(h, w, 3)`` uint8 at the model size, exactly as the pass fed them to the model.
     real_masks, synth_input_masks : list of ndarray
         ``(h, w)`` bool object masks at the model size.
+
+    Examples
+    --------
+    The first ``size`` rows of the paired batches, as `compare` keeps them during the pass:
+
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> from gapviz.scenes import render_pair
+    >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
+    >>> masks = np.stack([real.mask for real, _ in scenes])
+    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
+    ...                  masks={"real": masks, "synth": masks})
+    >>> sample = ImpactSample(size=3)
+    >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
+    ...     for batch in stream:
+    ...         sample.add(batch)
+    >>> len(sample), sample.stems
+    (3, ['00000', '00001', '00002'])
+    >>> sample.synth_images[0].shape, sample.synth_inputs[0].shape, sample.real_masks[0].shape
+    ((64, 64, 3), (32, 32, 3), (32, 32))
     """
 
     size: int = IMPACT_PAIRS
@@ -256,6 +275,34 @@ def prediction_impact(
         ``knobs`` {knob: summary} and ``all`` (summary; None without amounts). A summary holds
         ``amount``, ``mean_change`` with ``ci95``, ``mean_abs_change`` with ``abs_ci95``, ``n``
         and ``excludes_zero`` (the signed change's CI excludes 0).
+
+    Examples
+    --------
+    A sample of three built-in scene pairs (see `ImpactSample`) and a tiny model whose output
+    grows with brightness:
+
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> from gapviz.scenes import render_pair
+    >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
+    >>> masks = np.stack([real.mask for real, _ in scenes])
+    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
+    ...                  masks={"real": masks, "synth": masks})
+    >>> sample = ImpactSample(size=3)
+    >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
+    ...     for batch in stream:
+    ...         sample.add(batch)
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
+    ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> impact = prediction_impact(sample, {"exposure": 0.5, "sensor_noise": 4.0}, make_predictor(model),
+    ...                            model_size=(32, 32), n_boot=200)
+    >>> impact["baseline"].round(3).tolist(), sorted(impact["adjusted"])
+    ([11.595, 9.076, 11.127], ['all', 'exposure', 'sensor_noise'])
+    >>> brighter = impact["knobs"]["exposure"]
+    >>> brighter["amount"], round(brighter["mean_change"], 3), brighter["n"], brighter["excludes_zero"]
+    (0.5, 1.798, 3, True)
+    >>> impact["all"]["amount"]
+    {'exposure': 0.5, 'sensor_noise': 4.0}
     """
     from gapviz.scenes._post import FinishedImage
     from gapviz.stats.inference import derive_seed
@@ -357,6 +404,19 @@ def label_errors(
         "n"}``; with real labels ``real_mae`` and ``penalty_explained``: (estimated - synth) /
         (real - synth) on the pairs labelled on both sides, with a bootstrap CI (None when the
         measured penalty is 0). Units: the labels' (after ``label_scale``).
+
+    Examples
+    --------
+    Predictions of three pairs (renders as they are, adjusted renders, photos), labelled on both sides:
+
+    >>> labels = {"a": 1.0, "b": 2.0, "c": 4.0}
+    >>> errors = label_errors(["a", "b", "c"], synth_base=np.array([1.0, 2.0, 3.0]),
+    ...                       synth_adjusted=np.array([1.5, 2.5, 3.5]), synth_labels=labels,
+    ...                       real_pred=np.array([2.0, 3.0, 5.0]), real_labels=labels, n_boot=200)
+    >>> {key: round(errors[key]["value"], 3) for key in errors}
+    {'synth_mae': 0.333, 'estimated_real_mae': 0.5, 'real_mae': 1.0, 'penalty_explained': 0.25}
+    >>> round(errors["penalty_explained"]["penalty"], 3), round(errors["penalty_explained"]["estimated_penalty"], 3)
+    (0.667, 0.167)
     """
     out: dict[str, Any] = {}
     rng = np.random.default_rng(seed)
@@ -495,6 +555,31 @@ def attribution_shares(
         ``background_area`` (mean background fraction of the map) and ``object_share`` (mean share
         on the object; real + object share = 1 per image), each for real and synth}, "pairs": n}``,
         and for the first ``keep_maps`` pairs ``{"stem", "maps": {layer: (real (h, w), synth (h, w))}}``.
+
+    Examples
+    --------
+    A sample of three built-in scene pairs (see `ImpactSample`) and a tiny model:
+
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> from gapviz.scenes import render_pair
+    >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
+    >>> masks = np.stack([real.mask for real, _ in scenes])
+    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
+    ...                  masks={"real": masks, "synth": masks})
+    >>> sample = ImpactSample(size=3)
+    >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
+    ...     for batch in stream:
+    ...         sample.add(batch)
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
+    ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> shares, kept = attribution_shares(model, ["conv"], [model.get_layer("conv")], sample, pairs=3, keep_maps=1,
+    ...                                   n_boot=200)
+    >>> conv = shares["layers"]["conv"]
+    >>> shares["pairs"], round(conv["real"], 3), round(conv["synth"], 3), round(conv["background_area"]["real"], 3)
+    (3, 0.846, 0.814, 0.813)
+    >>> kept[0]["stem"], kept[0]["maps"]["conv"][0].shape
+    ('00000', (30, 30))
     """
     from gapviz.inputs import resize_mask
     from gapviz.inputs._channels import model_input
