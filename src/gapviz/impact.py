@@ -80,8 +80,8 @@ class ImpactSample:
     >>> from gapviz.scenes import render_pair
     >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
     >>> masks = np.stack([real.mask for real, _ in scenes])
-    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
-    ...                  masks={"real": masks, "synth": masks})
+    >>> real, synth = (np.stack([scene.image for scene in side]) for side in zip(*scenes))
+    >>> ps = build_pairs(real, synth, masks={"real": masks, "synth": masks})
     >>> sample = ImpactSample(size=3)
     >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
     ...     for batch in stream:
@@ -285,15 +285,19 @@ def prediction_impact(
     >>> from gapviz.scenes import render_pair
     >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
     >>> masks = np.stack([real.mask for real, _ in scenes])
-    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
-    ...                  masks={"real": masks, "synth": masks})
+    >>> real, synth = (np.stack([scene.image for scene in side]) for side in zip(*scenes))
+    >>> ps = build_pairs(real, synth, masks={"real": masks, "synth": masks})
     >>> sample = ImpactSample(size=3)
     >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
     ...     for batch in stream:
     ...         sample.add(batch)
     >>> import keras
-    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
-    ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> model = keras.Sequential([
+    ...     keras.Input((32, 32, 3)),
+    ...     keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
+    ...     keras.layers.GlobalAveragePooling2D(),
+    ...     keras.layers.Dense(1, kernel_initializer="ones"),
+    ... ])
     >>> impact = prediction_impact(sample, {"exposure": 0.5, "sensor_noise": 4.0}, make_predictor(model),
     ...                            model_size=(32, 32), n_boot=200)
     >>> impact["baseline"].round(3).tolist(), sorted(impact["adjusted"])
@@ -415,7 +419,8 @@ def label_errors(
     ...                       real_pred=np.array([2.0, 3.0, 5.0]), real_labels=labels, n_boot=200)
     >>> {key: round(errors[key]["value"], 3) for key in errors}
     {'synth_mae': 0.333, 'estimated_real_mae': 0.5, 'real_mae': 1.0, 'penalty_explained': 0.25}
-    >>> round(errors["penalty_explained"]["penalty"], 3), round(errors["penalty_explained"]["estimated_penalty"], 3)
+    >>> explained = errors["penalty_explained"]
+    >>> round(explained["penalty"], 3), round(explained["estimated_penalty"], 3)
     (0.667, 0.167)
     """
     out: dict[str, Any] = {}
@@ -564,20 +569,26 @@ def attribution_shares(
     >>> from gapviz.scenes import render_pair
     >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
     >>> masks = np.stack([real.mask for real, _ in scenes])
-    >>> ps = build_pairs(np.stack([real.image for real, _ in scenes]), np.stack([synth.image for _, synth in scenes]),
-    ...                  masks={"real": masks, "synth": masks})
+    >>> real, synth = (np.stack([scene.image for scene in side]) for side in zip(*scenes))
+    >>> ps = build_pairs(real, synth, masks={"real": masks, "synth": masks})
     >>> sample = ImpactSample(size=3)
     >>> with iter_batches(ps, model_size=(32, 32), batch_size=2) as stream:
     ...     for batch in stream:
     ...         sample.add(batch)
     >>> import keras
-    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
-    ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1, kernel_initializer="ones")])
-    >>> shares, kept = attribution_shares(model, ["conv"], [model.get_layer("conv")], sample, pairs=3, keep_maps=1,
-    ...                                   n_boot=200)
-    >>> conv = shares["layers"]["conv"]
-    >>> shares["pairs"], round(conv["real"], 3), round(conv["synth"], 3), round(conv["background_area"]["real"], 3)
-    (3, 0.846, 0.814, 0.813)
+    >>> model = keras.Sequential([
+    ...     keras.Input((32, 32, 3)),
+    ...     keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
+    ...     keras.layers.GlobalAveragePooling2D(),
+    ...     keras.layers.Dense(1, kernel_initializer="ones"),
+    ... ])
+    >>> shares, kept = attribution_shares(model, ["conv"], [model.get_layer("conv")], sample, pairs=3,
+    ...                                   keep_maps=1, n_boot=200)
+    >>> conv = shares["layers"]["conv"]  # the background's share of the attribution, real vs synthetic
+    >>> shares["pairs"], round(conv["real"], 3), round(conv["synth"], 3), round(conv["diff"], 3)
+    (3, 0.846, 0.814, -0.032)
+    >>> round(conv["background_area"]["real"], 3)  # the background's share of the map's area
+    0.813
     >>> kept[0]["stem"], kept[0]["maps"]["conv"][0].shape
     ('00000', (30, 30))
     """

@@ -105,7 +105,8 @@ class Batch:
     >>> masks = np.zeros((3, 16, 16), bool)
     >>> masks[:, 4:12, 4:12] = True
     >>> ps = build_pairs(rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8),
-    ...                  rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8), masks={"real": masks, "synth": masks})
+    ...                  rng.integers(0, 255, (3, 16, 16, 3), dtype=np.uint8),
+    ...                  masks={"real": masks, "synth": masks})
     >>> batch = next(iter(iter_batches(ps, model_size=(8, 8), batch_size=2)))
     >>> batch
     Batch(index=0, side='pair', n=2, model_size=(8, 8), analysis_size=(16, 16), skipped=0, notes=0)
@@ -388,8 +389,8 @@ class BatchStream:
     >>> sizes, stream
     ([2], BatchStream(rows=2, model_size=(16, 16), analysis_size=(32, 32), skipped=1))
     >>> stream.skipped
-    [{'path': '.../synth/2.png', 'side': 'synth', 'reason': 'not a recognised image format (corrupt or not an image)',
-      'stem': '2'}]
+    [{'path': '.../synth/2.png', 'side': 'synth',
+      'reason': 'not a recognised image format (corrupt or not an image)', 'stem': '2'}]
     >>> tmp.cleanup()
     """
 

@@ -89,7 +89,8 @@ class LayerInfo:
     >>> info[1].output_shape, info[1].preset
     ((None, 48, 48, 16), True)
     >>> info[1].to_dict()
-    {'path': 'Conv1', 'name': 'Conv1', 'class_name': 'Conv2D', 'output_shape': [None, 48, 48, 16], 'depth': 1, 'preset': True}
+    {'path': 'Conv1', 'name': 'Conv1', 'class_name': 'Conv2D', 'output_shape': [None, 48, 48, 16],
+     'depth': 1, 'preset': True}
     """
 
     path: str

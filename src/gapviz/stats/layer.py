@@ -439,8 +439,8 @@ class LayerReducer:
     >>> reducer = make_layer_reducer(pooled_size=2, stats=["gap", "background_ratio"])
     >>> reducer
     LayerReducer(pooled_size=2, band_px=1, stats=('gap', 'background_ratio'))
-    >>> model = keras.Sequential([keras.Input((8, 8, 3)),
-    ...                           keras.layers.Conv2D(2, 3, padding="same", kernel_initializer="ones", name="conv")])
+    >>> conv = keras.layers.Conv2D(2, 3, padding="same", kernel_initializer="ones", name="conv")
+    >>> model = keras.Sequential([keras.Input((8, 8, 3)), conv])
     >>> x = np.zeros((1, 8, 8, 3), np.float32)
     >>> x[:, 2:6, 2:6] = 1.0  # a bright square object on a black background
     >>> mask = (x[..., :1] > 0).astype(np.float32)  # (B, H, W, 1), 1 = object

@@ -73,7 +73,8 @@ class BlenderNotFoundError(GapvizError):
     ...     except BlenderNotFoundError as exc:
     ...         print(exc)
     GAPVIZ_BLENDER_PYTHON='/no/such/python' is not an executable file; the Blender engine needs a Python
-    with bpy (Blender 4.5 LTS), ... run `make blender` ... or set GAPVIZ_BLENDER_PYTHON to a Python that has bpy
+    with bpy (Blender 4.5 LTS), ... run `make blender` ... or set GAPVIZ_BLENDER_PYTHON to a Python that
+    has bpy
     >>> issubclass(BlenderNotFoundError, GapvizError)
     True
     """
