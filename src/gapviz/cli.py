@@ -178,6 +178,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``gapviz`` argument parser: the subcommands ``layers``, ``scenes``, ``report`` and ``demo``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["scenes", "--out", "scenes", "--set", "exposure=0.5"])
+    >>> args.command, args.preset, args.n, args.size, args.set
+    ('scenes', 'field', 20, 512, ['exposure=0.5'])
+    """
     from gapviz._version import __version__
 
     parser = argparse.ArgumentParser(
@@ -322,6 +330,38 @@ def _import_tensorflow_quietly() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``gapviz`` command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    A user error (`GapvizError`) is printed as one line on stderr and gives status 1; a usage error
+    exits with status 2 (argparse).
+
+    Examples
+    --------
+    >>> import gapviz, tempfile
+    >>> main(["layers", "--model", gapviz.demo_model()])
+    model: .../demo_model.keras (keras, loaded with keras, sha256 ...)
+    depth  tap  path                          class                   output shape
+        0       input_layer_1                 InputLayer              (None, 96, 96, 3)
+        1  *    Conv1                         Conv2D                  (None, 48, 48, 16)
+    ...
+    156 layers; * = tapped by default (when no layers are given)
+    0
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     main(["scenes", "--out", f"{tmp}/scenes", "--n", "2", "--size", "64", "--quiet"])
+    wrote 2 field scenes (64x64) to .../scenes: images/, masks/, boxes.csv, labels.csv
+    0
+    >>> import contextlib
+    >>> with contextlib.redirect_stderr(sys.stdout):  # show the error line here
+    ...     main(["layers", "--model", "missing.keras"])
+    gapviz: error: model not found: 'missing.keras' does not exist; give a .keras or .h5 file or a SavedModel folder
+    1
+    >>> try:
+    ...     main(["--version"])
+    ... except SystemExit as exc:
+    ...     print("exit status", exc.code)
+    gapviz ...
+    exit status 0
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)

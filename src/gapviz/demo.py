@@ -60,6 +60,20 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     list of dict
         ``{"knob", "statistic", "suggested", "gap_before", "gap_after", "remaining"}`` where the
         gaps are ``|mean synth - mean real|`` and ``remaining = gap_after / gap_before``.
+
+    Examples
+    --------
+    Only recommendations whose amount is a knob value to render with are followed (not
+    ``sensor_noise`` in reverse, whose amount is the renders' excess, nor one without an amount):
+
+    >>> recommendations = [{"knob": "exposure", "direction": "forward", "suggested": 0.4},
+    ...                    {"knob": "sensor_noise", "direction": "reverse", "suggested": 3.0},
+    ...                    {"knob": "lighting", "suggested": None}]
+    >>> before = {"brightness": {"diff": -0.08}, "noise_sigma.background": {"diff": 2.0}}
+    >>> after = {"brightness": {"diff": 0.02}, "noise_sigma.background": {"diff": 1.0}}
+    >>> loop_summary(recommendations, before, after)
+    [{'knob': 'exposure', 'statistic': 'brightness', 'suggested': 0.4, 'gap_before': 0.08, 'gap_after': 0.02,
+      'remaining': 0.25}]
     """
     from gapviz.recommend import RULES
 
@@ -126,8 +140,24 @@ def run_demo(
 
     Examples
     --------
-    >>> from gapviz.demo import run_demo
-    >>> print(run_demo("/tmp/gapviz-demo", n=12))  # doctest: +SKIP
+    ``print(run_demo("gapviz-demo"))`` renders 24 pairs, writes ``report.html`` and
+    ``report-adjusted.html`` there and prints a summary such as (about a minute on two CPU cores)::
+
+        report: /.../gapviz-demo/report.html
+        <GapResult MobileNetV2: 24 pairs, 6 layers, recommendations: ...>
+        ...
+        re-rendered dataset1 with ...
+        report after adjustment: /.../gapviz-demo/report-adjusted.html
+          ...                                       ... % of the gap remains
+        done in ... s
+
+    Its arguments are checked before anything is rendered or written:
+
+    >>> try:
+    ...     run_demo("gapviz-demo", n=2)
+    ... except GapvizError as exc:
+    ...     print(exc)
+    the demo needs at least 4 pairs, got n=2
     """
     from gapviz._progress import resolve_progress
     from gapviz.assets import demo_model
