@@ -90,10 +90,19 @@ def check_outputs(outputs: Iterable[Any], inputs: Iterable[Any]) -> None:
 
     Examples
     --------
-    >>> check_outputs(["/tmp/report.html"], ["/tmp/images"])
-    >>> check_outputs(["/tmp/images/report.html"], ["/tmp/images"])  # doctest: +SKIP
-    Traceback (most recent call last):
-    OutputPathError: output '/tmp/images/report.html' is inside the input folder '/tmp/images'; ...
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> images = Path(tmp.name, "images")
+    >>> images.mkdir()
+    >>> check_outputs([Path(tmp.name, "report.html")], [images])  # fine: returns None
+    >>> try:
+    ...     check_outputs([images / "report.html"], [images])
+    ... except OutputPathError as exc:
+    ...     print(exc)
+    output '.../images/report.html' is inside the input folder '.../images'; write it somewhere else so the
+    inputs stay untouched
+    >>> tmp.cleanup()
     """
     sources: dict[Path, str] = {}
     for src in inputs:
