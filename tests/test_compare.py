@@ -185,7 +185,7 @@ def test_second_call_on_the_same_model_reuses_the_trace(tmp_path):
     """A notebook re-running compare on one model object pays the trace once; the model still saves."""
     import keras
 
-    from gapviz.comparison import _TAPPERS
+    from gapviz.models._cache import TAPPERS as _TAPPERS
 
     inp = keras.Input((32, 32, 3))
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1")(inp)

@@ -27,7 +27,7 @@ def cv_threads():
     """OpenCV's thread count as a worker of a 2-worker local cluster sets it (it can move Canny edges)."""
     import cv2
 
-    from gapviz._dask import tf_threads
+    from gapviz.pipeline._dask import tf_threads
 
     before = cv2.getNumThreads()
     cv2.setNumThreads(tf_threads(2))
@@ -197,7 +197,7 @@ sys.path.insert(0, {src!r})
 import cv2
 cv2.setNumThreads({threads})
 import gapviz
-from gapviz import _shard_cache
+from gapviz.pipeline import _cache as _shard_cache
 
 save = _shard_cache.ShardCache.save
 
@@ -212,7 +212,7 @@ gapviz.compare({model!r}, {real!r}, {synth!r}, cache={cache!r}, **{kwargs})
 
 
 def test_killed_run_resumes_with_only_the_unfinished_shards(data, reference, tmp_path):
-    from gapviz._dask import tf_threads
+    from gapviz.pipeline._dask import tf_threads
 
     cache = tmp_path / "cache"
     kw = {k: (os.fspath(v) if isinstance(v, Path) else v) for k, v in _kwargs(data, shard_size=4).items()}
