@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from gapviz._run_warnings import emit
 from gapviz.impact import ATTRIBUTION_PAIRS, IMPACT_PAIRS
 from gapviz.pipeline._finalise import finalise, recommend
 from gapviz.pipeline._pass import stream
@@ -222,5 +223,6 @@ def compare(
             recs, calibration = recommend(setup, run, final)
     with timed(timings, "result"):
         result = build_result(setup, run, final, recs, calibration)
+    emit(setup.warns)  # from here, so that each warning points at compare's caller
     result.execution["timings"] = timings
     return result

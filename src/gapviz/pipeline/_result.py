@@ -16,7 +16,7 @@ import numpy as np
 from gapviz._environment import environment
 from gapviz._errors import GapvizError
 from gapviz._paths import run_inputs
-from gapviz._run_warnings import accidental_unpaired, emit
+from gapviz._run_warnings import accidental_unpaired
 from gapviz.impact import ATTRIBUTION_AUTO_PIXELS, measure_model_impact
 from gapviz.inputs import decode_image, resize_image
 from gapviz.inputs._channels import GREY_NOTE
@@ -166,7 +166,6 @@ def build_result(setup: Setup, run: ShardRun, final: Final, recs: list, calibrat
     pair_table = _pair_table(run.acc, setup.pairset)
     thumbs, thumbnail_notes = thumbnails(setup.pairset, pair_table, recs)
     data = _data(setup, run, thumbnail_notes)
-    emit(setup.warns)
     model_info = _model_info(setup)
     parameters = _parameters(setup, run, model_impact, calibration)
     if setup.profile is not None:
