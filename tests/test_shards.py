@@ -197,16 +197,16 @@ sys.path.insert(0, {src!r})
 import cv2
 cv2.setNumThreads({threads})
 import gapviz
-from gapviz.pipeline import _cache as _shard_cache
+from gapviz.pipeline._cache import ShardCache
 
-save = _shard_cache.ShardCache.save
+save = ShardCache.save
 
 def save_then_die(self, shard, out):
     path = save(self, shard, out)
     os.kill(os.getpid(), signal.SIGKILL)  # as if the machine went away right after the first shard
     return path
 
-_shard_cache.ShardCache.save = save_then_die
+ShardCache.save = save_then_die
 gapviz.compare({model!r}, {real!r}, {synth!r}, cache={cache!r}, **{kwargs})
 """
 
