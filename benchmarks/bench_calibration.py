@@ -37,8 +37,8 @@ def alone(data: str, size: int, calibration_pairs: int, seed: int = 0) -> dict:
     from bench_compare import cpu_seconds, load_side
 
     from gapviz import stats
-    from gapviz.comparison import _measure
     from gapviz.recommend import CalibrationSample, calibrate, knobs_to_calibrate
+    from gapviz.recommend._sampler import calibration_measure as _measure
     from gapviz.scenes._post import FinishedImage
 
     (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
     from bench_compare import build_model, device, make_data, method_b
 
-    import gapviz.recommend as recommend
-    from gapviz.comparison import CALIBRATION_PAIRS
+    import gapviz.recommend._sampler as sampler
+    from gapviz.recommend._sampler import CALIBRATION_PAIRS
 
     pair_counts = [int(v) for v in args.pairs.split(",") if v]
     print(f"device: {device()}; TensorFlow {tf.__version__}; image {args.size}x{args.size}; model {args.model}; "
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     # 'after': the background object takes the sample but starts no fit, so the fit runs at the end
     mode = {"m": "ahead"}
-    background = recommend.BackgroundCalibration
+    background = sampler.BackgroundCalibration  # the class the pass starts its background fit with
 
     class Switchable(background):
         def begin(self, sample, knobs):  # noqa: ANN001
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             if mode["m"] == "ahead":
                 super().start(knobs)
 
-    recommend.BackgroundCalibration = Switchable
+    sampler.BackgroundCalibration = Switchable
     model, _ = build_model(args.model, args.size)
     # the process's first compare also pays one-off costs (imports, OpenCV and oneDNN set-up): not timed
     method_b(model, make_data(args.data, pair_counts[0], args.size), None)
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{args.model} {n:5d} pairs {m:5s} {seconds:.1f} s", flush=True)
         med = {m: statistics.median(v) for m, v in t.items()}
         rows.append((n, med))
-    recommend.BackgroundCalibration = background
+    sampler.BackgroundCalibration = background
     print("\n| pairs | ahead s | after s | none s | ahead − none | after − none |\n|---|---|---|---|---|---|")
     for n, med in rows:
         print(f"| {n} | {med['ahead']:.1f} | {med['after']:.1f} | {med['none']:.1f} | "

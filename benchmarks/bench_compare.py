@@ -6,7 +6,7 @@ Methods, measured in one process, interleaved (a, b, c, a, b, c, ...), median of
     same images, already decoded and preprocessed in memory, in batches of ``2 * batch_size``;
 (b) ``gapviz.compare`` end to end from PNG files, masks given for both sides (defaults:
     recommendations with calibration, 5 examples, n_boot=1000). Its phases (recommendations,
-    i.e. the calibration search, and finalize) are timed inside the same run;
+    i.e. the calibration search, and finalize) come from the run's own ``execution["timings"]``;
 (c) the notebook way: PIL decode, ``keras.Model(inputs, taps).predict`` to numpy feature maps of
     every image, ``layer_summaries_np`` per layer, ``image_stats_pairs``, ``PairAccumulator.finalize``.
 (w) ``gapviz.compare`` again on the same model object (``--methods a,b,w,c``): the second call in
@@ -148,33 +148,7 @@ def method_a(fn, x: np.ndarray, batch: int) -> None:
         fn(x[i : i + batch])
 
 
-class PhaseTimer:
-    """Times ``gapviz.compare``'s recommendation phase and finalize inside one run."""
-
-    def __init__(self) -> None:
-        import gapviz.comparison as cmp
-        from gapviz.stats import PairAccumulator
-
-        self.t: dict[str, float] = {}
-        self._patch(cmp, "_recommend", "recommend")
-        self._patch(PairAccumulator, "finalize", "finalize")
-
-    def _patch(self, owner, attr: str, label: str) -> None:
-        fn = getattr(owner, attr, None)
-        if fn is None:
-            return
-
-        def timed(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                self.t[label] = self.t.get(label, 0.0) + time.perf_counter() - t
-
-        setattr(owner, attr, timed)
-
-
-def method_b(model, data: str, timer: PhaseTimer | None, *, estimate_real: bool = False, warm: bool = False,
+def method_b(model, data: str, phases: bool | None, *, estimate_real: bool = False, warm: bool = False,
              **kw) -> tuple[float, dict]:  # fmt: skip
     from gapviz.comparison import compare
 
@@ -184,12 +158,15 @@ def method_b(model, data: str, timer: PhaseTimer | None, *, estimate_real: bool 
     masks = {"synth": os.path.join(data, "synth", "masks")}
     if not estimate_real:
         masks["real"] = os.path.join(data, "real", "masks")
-    if timer:
-        timer.t.clear()
     t = time.perf_counter()
-    compare(model, os.path.join(data, "real", "images"), os.path.join(data, "synth", "images"),
-            masks=masks, progress=False, **kw)  # fmt: skip
-    return time.perf_counter() - t, dict(timer.t) if timer else {}
+    result = compare(model, os.path.join(data, "real", "images"), os.path.join(data, "synth", "images"),
+                     masks=masks, progress=False, **kw)  # fmt: skip
+    wall = time.perf_counter() - t
+    if not phases:
+        return wall, {}
+    # compare's own phase timings: the recommendation phase and finalize (the merged accumulator's statistics)
+    timings = result.execution["timings"]
+    return wall, {"recommend": timings["recommend"], "finalize": timings["finalise"]}
 
 
 def method_c(base, names: list[str], data: str, batch: int) -> None:
@@ -328,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
     methods = set(args.methods.split(","))
     print(f"device: {device()}; TensorFlow {tf.__version__}; image {args.size}x{args.size}; "
           f"taps {args.taps}; batch {args.batch} pairs; repeats {args.repeats}", flush=True)  # fmt: skip
-    timer = PhaseTimer()
+    timer = True  # read compare's phase timings
     rows, results = [], {"device": device(), "args": vars(args), "timing": [], "rss": []}
     for arch in models:
         model, base = build_model(arch, args.size)

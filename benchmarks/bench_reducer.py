@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench_compare import build_model, device, tap_names, truncated
 
     from gapviz import stats
-    from gapviz.comparison import _MAPS, _WithMaps
+    from gapviz.stats.examples import MAPS, WithMaps
 
     model, base = build_model(args.model, args.size)
     names = tap_names(model, 5)
@@ -48,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     yy, xx = np.mgrid[: args.size, : args.size]
     disc = ((yy - args.size / 2) ** 2 + (xx - args.size / 2) ** 2 < (args.size / 4) ** 2).astype("float32")
     aux = {"mask": tf.constant(np.broadcast_to(disc[None, ..., None], (args.batch, args.size, args.size, 1))),
-           _MAPS: tf.constant(np.zeros(args.batch, bool))}  # fmt: skip
+           MAPS: tf.constant(np.zeros(args.batch, bool))}  # fmt: skip
 
     def variant(kind: str):
         reducer = None
         if kind != "none":
             reducer = stats.make_layer_reducer(stats=None if kind == "all" else [kind])
-            reducer = _WithMaps(reducer) if kind == "all" else reducer
+            reducer = WithMaps(reducer) if kind == "all" else reducer
 
         @tf.function(autograph=False)
         def fn(x, aux):

@@ -26,7 +26,7 @@ def test_layers_table_shows_nested_path_and_loader(model_tf_keras_resnet50v2_h5,
 
 
 def test_layers_json(model_tf_keras_resnet50v2_h5, capsys):
-    _, path = model_tf_keras_resnet50v2_h5
+    model, path = model_tf_keras_resnet50v2_h5
     assert main(["layers", "--model", str(path), "--json"]) == 0
     layers = json.loads(capsys.readouterr().out)
     conv1 = next(layer for layer in layers if layer["path"] == "resnet50v2/conv1_conv")
@@ -35,9 +35,11 @@ def test_layers_json(model_tf_keras_resnet50v2_h5, capsys):
         "name": "conv1_conv",
         "class_name": "Conv2D",
         "output_shape": [None, 32, 32, 64],
-        "depth": conv1["depth"],
+        # depth-first position: the backbone (0), then its own layers in Keras' order (input, conv1_pad, conv1_conv)
+        "depth": 1 + [layer.name for layer in model.layers[0].layers].index("conv1_conv"),
         "preset": True,
     }
+    assert conv1["depth"] == 3
     assert [layer["depth"] for layer in layers] == list(range(len(layers)))
 
 

@@ -503,16 +503,16 @@ def test_hot_loop_graph_has_no_host_only_ops(request, fixture):
     import tensorflow as tf
 
     from gapviz import stats
-    from gapviz.comparison import _MAPS, _WithMaps
+    from gapviz.stats.examples import MAPS, WithMaps
 
     model = request.getfixturevalue(fixture)
     if isinstance(model, tuple):  # the tf.keras fixture: (model, .h5 path), loaded as a user would
         model = load_model(model[1])
     tapper = tap(model)
-    reducer = _WithMaps(stats.make_layer_reducer())
+    reducer = WithMaps(stats.make_layer_reducer())
     h, w, c = (64 if d is None else d for d in tapper.input_shape)
     x = np.zeros((2, h, w, c), np.float32)
-    aux = {"mask": np.zeros((2, h, w, 1), np.float32), _MAPS: np.array([True, False])}
+    aux = {"mask": np.zeros((2, h, w, 1), np.float32), MAPS: np.array([True, False])}
     tapper.reduce(x, reducer, aux)
     (fn,) = tapper._reduce_fns.values()
     graph = fn.get_concrete_function(tf.constant(x), {k: tf.constant(v) for k, v in aux.items()}).graph

@@ -207,8 +207,8 @@ def test_cli_writes_the_pairs_csv(result, tmp_path, edge_model, capsys):
 def test_thumbnails_of_unreadable_files_are_noted(tmp_path):
     from PIL import Image
 
-    from gapviz.comparison import _thumbnails
     from gapviz.inputs import build_pairs
+    from gapviz.pipeline._result import thumbnails as _thumbnails
 
     for side in ("real", "synth"):
         (tmp_path / side).mkdir()

@@ -105,7 +105,7 @@ def test_bad_progress_value():
 
 def test_compare_and_report_ask_the_same_rule(terminal):
     from fake_result import make_fake_result
-    from gapviz.comparison import _progress
+    from gapviz.pipeline._setup import progress as _progress
     from gapviz.report import render_report
 
     terminal(False)

@@ -27,7 +27,7 @@ def cv_threads():
     """OpenCV's thread count as a worker of a 2-worker local cluster sets it (it can move Canny edges)."""
     import cv2
 
-    from gapviz._dask import tf_threads
+    from gapviz.pipeline._dask import tf_threads
 
     before = cv2.getNumThreads()
     cv2.setNumThreads(tf_threads(2))
@@ -197,22 +197,22 @@ sys.path.insert(0, {src!r})
 import cv2
 cv2.setNumThreads({threads})
 import gapviz
-from gapviz import _shard_cache
+from gapviz.pipeline._cache import ShardCache
 
-save = _shard_cache.ShardCache.save
+save = ShardCache.save
 
 def save_then_die(self, shard, out):
     path = save(self, shard, out)
     os.kill(os.getpid(), signal.SIGKILL)  # as if the machine went away right after the first shard
     return path
 
-_shard_cache.ShardCache.save = save_then_die
+ShardCache.save = save_then_die
 gapviz.compare({model!r}, {real!r}, {synth!r}, cache={cache!r}, **{kwargs})
 """
 
 
 def test_killed_run_resumes_with_only_the_unfinished_shards(data, reference, tmp_path):
-    from gapviz._dask import tf_threads
+    from gapviz.pipeline._dask import tf_threads
 
     cache = tmp_path / "cache"
     kw = {k: (os.fspath(v) if isinstance(v, Path) else v) for k, v in _kwargs(data, shard_size=4).items()}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 #: niceness of the image-statistics thread on Linux (its results are needed only at the end)
 HELPER_NICENESS = 10
@@ -25,3 +27,18 @@ def yield_to_model() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HELPER_NICENESS)
     except OSError:  # pragma: no cover - not permitted
         pass
+
+
+def yielding(fn: Callable) -> Callable:
+    """``fn`` run after lowering the thread's priority (`yield_to_model`).
+
+    The statistics thread starts at normal priority: its first jobs feed the calibration sample,
+    whose fit should start while TensorFlow traces the model on one core. Every other job lowers
+    the thread for good, so the forward pass keeps its cores.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        yield_to_model()
+        return fn(*args, **kwargs)
+
+    return run

@@ -663,6 +663,63 @@ def default_label_scale(model_path: str | None, column: str) -> tuple[float, str
     return 1.0, None
 
 
+def _ranked(recommendations: Sequence[Mapping], result: dict, n_images: int) -> tuple[list[dict], dict]:
+    """The recommendations with ``impact``, ``impact_rank`` and ``severity_rank``, and the impact block."""
+    ranked = sorted(result["knobs"], key=lambda k: -(result["knobs"][k]["mean_abs_change"] or 0.0))
+    rank = {k: i + 1 for i, k in enumerate(ranked)}
+    recs = []
+    for severity_rank, rec in enumerate(recommendations, start=1):
+        rec = dict(rec)
+        if rec.get("knob") in result["knobs"]:
+            rec["impact"] = result["knobs"][rec["knob"]]
+            rec["impact_rank"] = rank[rec["knob"]]
+        rec["severity_rank"] = severity_rank
+        recs.append(rec)
+    block: dict[str, Any] = {
+        "unit": "model output (unit 0 of the first output)",
+        "n_images": n_images,
+        "images": f"the first {n_images} synthetic images of the pass, adjusted with the calibration's camera operators",
+        "baseline_mean_prediction": float(np.mean(result["baseline"])) if n_images else None,
+        "ranking": [{"knob": k, "impact_rank": rank[k],
+                     "severity": next(r.get("severity") for r in recs if r.get("knob") == k),
+                     "severity_rank": next(r["severity_rank"] for r in recs if r.get("knob") == k),
+                     **result["knobs"][k]} for k in ranked],  # fmt: skip
+        "all": result["all"],
+    }
+    return recs, block
+
+
+def _labels_block(sample: ImpactSample, result: dict, predict: Callable, labels: Mapping[str, Any],
+                  label_scale: float | None, model_path: str | None, notes: list[str], *, seed: int,
+                  n_boot: int) -> dict:  # fmt: skip
+    """``model_impact["labels"]``: the label scales and errors; appends the scale notes to ``notes``."""
+    real_pred = None
+    scales = {}
+    label_maps = {}
+    for side in ("synth", "real"):
+        if labels.get(side) is None:
+            continue
+        values, column = read_labels(labels[side])
+        scale, note = (float(label_scale), None) if label_scale is not None else default_label_scale(model_path, column)
+        if note:
+            notes.append(f"{side}: {note}")
+        scales[side] = scale
+        label_maps[side] = {k: v * scale for k, v in values.items()}
+    if "real" in label_maps:
+        real_pred = predict(np.stack(sample.real_inputs))
+    for side, preds in (("synth", result["baseline"]), ("real", real_pred)):
+        if side in label_maps and preds is not None:
+            note = _scale_note(label_maps[side], preds, side)
+            if note:
+                notes.append(note)
+    return {
+        "label_scale": scales,
+        **label_errors(sample.stems, synth_base=result["baseline"], synth_adjusted=result["adjusted"].get("all"),
+                       synth_labels=label_maps.get("synth"), real_pred=real_pred,
+                       real_labels=label_maps.get("real"), seed=seed, n_boot=n_boot),
+    }  # fmt: skip
+
+
 def measure_model_impact(
     model: Any,
     sample: ImpactSample,
@@ -691,27 +748,7 @@ def measure_model_impact(
     predict = make_predictor(model, preprocess=preprocess, batch_size=batch_size)
     amounts = _amounts(recommendations)
     result = prediction_impact(sample, amounts, predict, model_size=model_size, seed=seed, n_boot=n_boot)
-    ranked = sorted(result["knobs"], key=lambda k: -(result["knobs"][k]["mean_abs_change"] or 0.0))
-    rank = {k: i + 1 for i, k in enumerate(ranked)}
-    recs = []
-    for severity_rank, rec in enumerate(recommendations, start=1):
-        rec = dict(rec)
-        if rec.get("knob") in result["knobs"]:
-            rec["impact"] = result["knobs"][rec["knob"]]
-            rec["impact_rank"] = rank[rec["knob"]]
-        rec["severity_rank"] = severity_rank
-        recs.append(rec)
-    block: dict[str, Any] = {
-        "unit": "model output (unit 0 of the first output)",
-        "n_images": len(sample),
-        "images": f"the first {len(sample)} synthetic images of the pass, adjusted with the calibration's camera operators",
-        "baseline_mean_prediction": float(np.mean(result["baseline"])) if len(sample) else None,
-        "ranking": [{"knob": k, "impact_rank": rank[k],
-                     "severity": next(r.get("severity") for r in recs if r.get("knob") == k),
-                     "severity_rank": next(r["severity_rank"] for r in recs if r.get("knob") == k),
-                     **result["knobs"][k]} for k in ranked],  # fmt: skip
-        "all": result["all"],
-    }
+    recs, block = _ranked(recommendations, result, len(sample))
     if not amounts:
         notes.append("no recommendation has a calibrated amount of a camera knob, so no prediction impact was measured")
     unmeasured = [r.get("knob") for r in recommendations if r.get("knob") not in amounts]
@@ -719,31 +756,8 @@ def measure_model_impact(
         notes.append(f"not measured (no calibrated amount, or a knob that changes the scene rather than the finished "
                      f"image): {', '.join(map(str, unmeasured))}")  # fmt: skip
     if labels:
-        real_pred = None
-        scales = {}
-        label_maps = {}
-        for side in ("synth", "real"):
-            if labels.get(side) is None:
-                continue
-            values, column = read_labels(labels[side])
-            scale, note = (float(label_scale), None) if label_scale is not None else default_label_scale(model_path, column)
-            if note:
-                notes.append(f"{side}: {note}")
-            scales[side] = scale
-            label_maps[side] = {k: v * scale for k, v in values.items()}
-        if "real" in label_maps:
-            real_pred = predict(np.stack(sample.real_inputs))
-        for side, preds in (("synth", result["baseline"]), ("real", real_pred)):
-            if side in label_maps and preds is not None:
-                note = _scale_note(label_maps[side], preds, side)
-                if note:
-                    notes.append(note)
-        block["labels"] = {
-            "label_scale": scales,
-            **label_errors(sample.stems, synth_base=result["baseline"], synth_adjusted=result["adjusted"].get("all"),
-                           synth_labels=label_maps.get("synth"), real_pred=real_pred,
-                           real_labels=label_maps.get("real"), seed=seed, n_boot=n_boot),
-        }  # fmt: skip
+        block["labels"] = _labels_block(sample, result, predict, labels, label_scale, model_path, notes,
+                                        seed=seed, n_boot=n_boot)  # fmt: skip
     maps: list[dict] = []
     if attribution and layers:
         block["attribution"], maps = attribution_shares(

@@ -147,7 +147,8 @@ class GapResult:
         `to_json` refuse to write over or inside any of them (not in the JSON).
     execution : dict
         How the run went: ``mode`` (one process, sharded, dask), workers, shards, shard size,
-        which shards came from the cache, and per-shard rows, seconds, worker and peak RSS.
+        which shards came from the cache, and per-shard rows, seconds, worker and peak RSS;
+        ``timings``: wall seconds of compare's phases (setup, stream, finalise, recommend, result).
         Not a number of the comparison: a sharded and a one-process run differ only here (and
         in ``created``).
     """

@@ -44,6 +44,26 @@ PRESETS: dict[str, list[str]] = {
     ],
 }
 
+#: display names of the presets' architectures (the result's ``model["architecture"]``)
+PRESET_NAMES: dict[str, str] = {"vgg16": "VGG16", "mobilenetv2": "MobileNetV2", "resnet50": "ResNet50",
+                                "resnet50v2": "ResNet50V2"}  # fmt: skip
+
+
+def architecture(model: Any, preset: str | None) -> str:
+    """A model's architecture as the result names it: the preset's display name, else class and name.
+
+    Examples
+    --------
+    >>> architecture(None, "resnet50")
+    'ResNet50'
+    >>> architecture(object(), None)
+    'object'
+    """
+    if preset in PRESET_NAMES:
+        return PRESET_NAMES[preset]
+    return f"{type(model).__name__} {getattr(model, 'name', '')}".strip()
+
+
 # Layers that tell apart architectures sharing preset names: (must exist, must not exist).
 # VGG19 has block3_conv4; ResNet101/152 have conv4_block7; ResNet50V2 has post_bn, ResNet50 has not.
 _SIGNATURES: dict[str, tuple[set[str], set[str]]] = {

@@ -1,10 +1,11 @@
-"""Shards on Dask workers (``compare(..., cluster=...)``); imported only when a cluster is asked for.
+"""Shards on Dask workers (``compare(..., cluster=...)``); dask itself is imported only when a cluster is asked for.
 
 Each worker process loads the model from its file itself (Keras models are never pickled), once
 per process and model file, and keeps its traced forward pass for the next shards. TensorFlow's
 thread pools in a worker are sized to the cores of its host divided by the workers on that host,
 so N workers do not oversubscribe the cores. Tasks carry plain data only: the shard's sub-pair
-set, the stream parameters, and back the shard's accumulator and records.
+set, the stream parameters, and back the shard's accumulator and records. The workers import
+`run_shard_task` by this module's path.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gapviz._errors import GapvizError
-from gapviz._shards import Shard, ShardOutput, StreamSpec, execute_shard
+from gapviz.models import load_model, model_source
+from gapviz.models._cache import cached_tapper
+from gapviz.pipeline._shard import Shard, ShardOutput, StreamSpec, execute_shard
+from gapviz.stats import make_layer_reducer
+from gapviz.stats.examples import WithMaps
 
 #: per worker process: (model path, mtime, safe_mode, layers) -> (model, Tapper, reducer)
 _MODELS: dict[tuple, tuple] = {}
@@ -63,10 +68,6 @@ def _worker_tapper(spec: StreamSpec) -> tuple[Any, Any]:
     key = (spec.model_path, spec.model_sha256, spec.safe_mode, tuple(spec.layers))
     with _LOCK:
         if key not in _MODELS:
-            from gapviz import stats
-            from gapviz.comparison import _tapper, _WithMaps
-            from gapviz.models import load_model, model_source
-
             model = load_model(spec.model_path, safe_mode=spec.safe_mode)
             found = model_source(model).sha256
             if found != spec.model_sha256:
@@ -74,8 +75,8 @@ def _worker_tapper(spec: StreamSpec) -> tuple[Any, Any]:
                     f"the model file {spec.model_path} on worker host {os.uname().nodename} has sha256 {found}, "
                     f"not the driver's {spec.model_sha256}; give every worker the same file"
                 )
-            tapper = _tapper(model, list(spec.layers))
-            _MODELS[key] = (model, tapper, _WithMaps(stats.make_layer_reducer()))
+            tapper = cached_tapper(model, list(spec.layers))
+            _MODELS[key] = (model, tapper, WithMaps(make_layer_reducer()))
         _, tapper, reducer = _MODELS[key]
     return tapper, reducer
 

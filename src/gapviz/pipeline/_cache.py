@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
-from gapviz._shards import Shard, ShardOutput
+from gapviz.impact import ImpactSample
+from gapviz.pipeline._shard import Shard, ShardOutput
+from gapviz.result import ExamplePair, FeatureExample
 from gapviz.stats._accstate import STATE_VERSION, accumulator_arrays, accumulator_from_arrays
 
 FORMAT = "gapviz-shard-state"
@@ -163,8 +165,6 @@ class ShardCache:
 
     @staticmethod
     def _output(shard: Shard, meta: dict, arrays: dict) -> ShardOutput:
-        from gapviz.result import ExamplePair, FeatureExample
-
         acc = accumulator_from_arrays(meta["accumulator"], arrays)
         examples = []
         for i, ex in enumerate(meta["examples"]):
@@ -184,8 +184,6 @@ class ShardCache:
         rec = meta["records"]
         impact = None
         if rec.get("impact") is not None:
-            from gapviz.impact import ImpactSample
-
             impact = ImpactSample(size=int(rec["impact"]["size"]), stems=list(rec["impact"]["stems"]))
             if impact.stems:
                 for name in _IMPACT_ARRAYS:
