@@ -77,7 +77,8 @@ from gapviz.inputs._decode import (
     resize_mask,
 )
 from gapviz.inputs._masks import estimate_mask
-from gapviz.inputs._pairing import PAIRING_MODES, Item, Pair, PairSet, build_pairs
+from gapviz.inputs._pairing import PAIRING_MODES, build_pairs
+from gapviz.inputs._pairset import Item, Pair, PairSet
 from gapviz.inputs._preprocess import PREPROCESS_MODES, preprocess, preprocess_name
 from gapviz.inputs._stream import Batch, BatchStream, SideView, iter_batches, resolve_analysis_size
 
