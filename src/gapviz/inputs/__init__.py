@@ -46,7 +46,8 @@ Masks (:func:`estimate_mask`)
 Preprocessing (:func:`preprocess`, :func:`preprocess_name`, ``PREPROCESS_MODES``)
     ``"unit"`` (x/255, the study), ``"caffe"``, ``"tf"``, ``"torch"``, ``"raw"`` or a callable.
 Testing helpers
-    :mod:`gapviz.inputs.testing`: ``ring_scene(seed, size=, background=)`` -> (image, true mask).
+    :mod:`gapviz.inputs.testing`: ``ring_scene(seed, size=, background=)`` -> (image, true mask);
+    ``write_images(folder, stems)`` writes a folder of small images named by stem.
 
 Examples
 --------

@@ -191,4 +191,3 @@ def _mask_lookup(spec: Any, s: _Side) -> tuple[dict[Ref, Ref], np.ndarray | None
             used.add(stem)
     unused = [str(index[k]) for k in sorted(index) if k not in used]
     return lookup, None, unused
-

@@ -17,69 +17,21 @@ from gapviz.inputs._pairset import SIDES, Item, Pair, PairSet, Ref
 def _read_manifest(
     path: Path, real: _Side, synth: _Side, stem_masks: dict[str, dict[str, Ref]]
 ) -> tuple[list[Pair], list[dict[str, Any]], dict[str, list[Ref]]]:
-    if not path.is_file():
-        raise GapvizError(f"pairing manifest {str(path)!r} does not exist; pass an existing CSV file")
-    base = path.parent
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in ("real", "synth") if c not in header]
-        if missing:
-            raise GapvizError(
-                f"pairing manifest {str(path)!r} lacks column(s) {missing}; its header is {header}. "
-                "It needs columns real,synth and optionally mask_real,mask_synth"
-            )
-        rows = [
-            ({(k or "").strip(): (v or "").strip() for k, v in row.items()}, reader.line_num)
-            for row in reader
-        ]
-    if not rows:
-        raise GapvizError(f"pairing manifest {str(path)!r} has a header but no rows; add one row per pair")
-
-    def resolve(cell: str) -> str:
-        p = Path(cell)
-        return os.path.normpath(p if p.is_absolute() else base / p)
-
+    """The manifest's pairs, the rows skipped (with why), and each side's listed files that no row names."""
+    rows = _manifest_rows(path)
     pairs: list[Pair] = []
     skipped: list[dict[str, Any]] = []
     stems_seen: dict[str, int] = {}
     for row, line in rows:
         if not any(row.values()):
             continue
-        refs: dict[str, str] = {}
-        masks: dict[str, str | None] = {}
-        bad = False
-        for side in SIDES:
-            cell = row.get(side, "")
-            if not cell:
-                skipped.append(
-                    {"path": str(path), "side": side, "reason": f"manifest line {line}: empty {side} cell"}
-                )
-                bad = True
-                continue
-            refs[side] = resolve(cell)
-            if not os.path.isfile(refs[side]):
-                skipped.append(
-                    {"path": refs[side], "side": side, "reason": f"file not found (manifest line {line})"}
-                )
-                bad = True
-            mcell = row.get(f"mask_{side}", "")
-            masks[side] = resolve(mcell) if mcell else None
-            if masks[side] is not None and not os.path.isfile(masks[side]):
-                skipped.append(
-                    {
-                        "path": masks[side],
-                        "side": side,
-                        "reason": f"mask file not found (manifest line {line})",
-                    }
-                )
-                bad = True
-        if bad:
+        found = _row_files(row, line, path, skipped)
+        if found is None:
             continue
+        refs, masks = found
         for side in SIDES:  # an empty mask cell falls back to the masks= folder, matched by stem
             if masks[side] is None:
-                stem = Path(refs[side]).stem
-                masks[side] = stem_masks[side].get(stem)
+                masks[side] = stem_masks[side].get(Path(refs[side]).stem)
         stem = Path(refs["real"]).stem
         n = stems_seen.get(stem, 0)
         stems_seen[stem] = n + 1
@@ -102,6 +54,68 @@ def _read_manifest(
         named = {os.path.normpath(getattr(p, s.side)) for p in pairs}
         unmatched[s.side] = [r for r in s.refs if os.path.normpath(str(r)) not in named]
     return pairs, skipped, unmatched
+
+
+def _manifest_rows(path: Path) -> list[tuple[dict[str, str], int]]:
+    """The manifest's rows as ``(cells stripped, line number)``; a GapvizError for a missing file, column or row."""
+    if not path.is_file():
+        raise GapvizError(f"pairing manifest {str(path)!r} does not exist; pass an existing CSV file")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in ("real", "synth") if c not in header]
+        if missing:
+            raise GapvizError(
+                f"pairing manifest {str(path)!r} lacks column(s) {missing}; its header is {header}. "
+                "It needs columns real,synth and optionally mask_real,mask_synth"
+            )
+        rows = [
+            ({(k or "").strip(): (v or "").strip() for k, v in row.items()}, reader.line_num)
+            for row in reader
+        ]
+    if not rows:
+        raise GapvizError(f"pairing manifest {str(path)!r} has a header but no rows; add one row per pair")
+    return rows
+
+
+def _row_files(
+    row: dict[str, str], line: int, path: Path, skipped: list[dict[str, Any]]
+) -> tuple[dict[str, str], dict[str, str | None]] | None:
+    """One row's image and mask paths per side (resolved against the manifest's folder).
+
+    None when a cell is empty or names a missing file; each problem is appended to ``skipped``.
+    """
+    refs: dict[str, str] = {}
+    masks: dict[str, str | None] = {}
+    bad = False
+    for side in SIDES:
+        cell = row.get(side, "")
+        if not cell:
+            skipped.append(
+                {"path": str(path), "side": side, "reason": f"manifest line {line}: empty {side} cell"}
+            )
+            bad = True
+            continue
+        refs[side] = _resolve(path.parent, cell)
+        if not os.path.isfile(refs[side]):
+            skipped.append(
+                {"path": refs[side], "side": side, "reason": f"file not found (manifest line {line})"}
+            )
+            bad = True
+        mcell = row.get(f"mask_{side}", "")
+        masks[side] = _resolve(path.parent, mcell) if mcell else None
+        if masks[side] is not None and not os.path.isfile(masks[side]):
+            skipped.append(
+                {"path": masks[side], "side": side, "reason": f"mask file not found (manifest line {line})"}
+            )
+            bad = True
+    return None if bad else (refs, masks)
+
+
+def _resolve(base: Path, cell: str) -> str:
+    """A manifest cell as a path: absolute as written, relative to the manifest's folder otherwise."""
+    p = Path(cell)
+    return os.path.normpath(p if p.is_absolute() else base / p)
 
 
 def _manifest_pairset(

@@ -33,6 +33,14 @@ class Item:
     mask : str, int or None
         The given mask (file path or index into the side's mask array); None means the mask
         will be estimated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gapviz.inputs import build_pairs
+    >>> ps = build_pairs(np.zeros((2, 8, 8, 3), np.uint8), np.zeros((3, 8, 8, 3), np.uint8))
+    >>> ps.synth_items[2]
+    Item(side='synth', stem='00002', source=2, mask=None)
     """
 
     side: str
@@ -63,12 +71,25 @@ class Pair:
     mask_synth: Ref | None = None
 
     def item(self, side: str) -> Item:
-        """The pair's ``side`` as an :class:`Item`."""
+        """The pair's ``side`` as an :class:`Item`.
+
+        Examples
+        --------
+        >>> Pair("a", "real/a.png", "synth/a.png", mask_real="masks/a.png").item("real")
+        Item(side='real', stem='a', source='real/a.png', mask='masks/a.png')
+        """
         if side == "real":
             return Item("real", self.stem, self.real, self.mask_real)
         return Item("synth", self.stem, self.synth, self.mask_synth)
 
     def to_dict(self) -> dict[str, Any]:
+        """The pair as a JSON-ready dict.
+
+        Examples
+        --------
+        >>> Pair("a", 0, 0).to_dict()
+        {'stem': 'a', 'real': 0, 'synth': 0, 'mask_real': None, 'mask_synth': None}
+        """
         return {
             "stem": self.stem,
             "real": self.real,
@@ -106,6 +127,22 @@ class PairSet:
         ``"manifest"``.
     arrays, mask_arrays : dict
         The array inputs by side (``None`` for file inputs); items refer to them by index.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gapviz.inputs import build_pairs
+    >>> from gapviz.inputs.testing import write_images
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     real = write_images(os.path.join(tmp, "real"), ["a", "b", "c"])
+    ...     synth = write_images(os.path.join(tmp, "synth"), ["b", "c", "d"])
+    ...     ps = build_pairs(real, synth)
+    >>> ps
+    PairSet(mode='stem', pairs=2, real=3, synth=3, unmatched=real:1/synth:1, skipped=0)
+    >>> len(ps), [p.stem for p in ps.pairs], [os.path.basename(u) for u in ps.unmatched["synth"]]
+    (2, ['b', 'c'], ['d.png'])
+    >>> ps.paired, ps.kinds
+    (True, {'real': 'folder', 'synth': 'folder'})
     """
 
     mode: str
@@ -125,7 +162,20 @@ class PairSet:
         return len(self.pairs)
 
     def items(self, side: str) -> tuple[Item, ...]:
-        """``real_items`` or ``synth_items``."""
+        """``real_items`` or ``synth_items``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gapviz.inputs import build_pairs
+        >>> from gapviz.inputs.testing import write_images
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     real = write_images(os.path.join(tmp, "real"), ["a", "b", "c"])
+        ...     synth = write_images(os.path.join(tmp, "synth"), ["b", "c", "d"])
+        ...     ps = build_pairs(real, synth, pairing="unpaired")
+        >>> len(ps), [it.stem for it in ps.items("synth")]
+        (0, ['b', 'c', 'd'])
+        """
         if side not in SIDES:
             raise GapvizError(f"side must be 'real' or 'synth', got {side!r}")
         return self.real_items if side == "real" else self.synth_items
@@ -134,6 +184,19 @@ class PairSet:
         """Planned mask sources: ``{"real": {"given", "estimated"}, "synth": {...}}``.
 
         Counted over pairs when paired, over each side's items otherwise.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gapviz.inputs import build_pairs
+        >>> from gapviz.inputs.testing import write_images
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     real = write_images(os.path.join(tmp, "real"), ["a", "b", "c"])
+        ...     synth = write_images(os.path.join(tmp, "synth"), ["b", "c", "d"])
+        ...     masks = write_images(os.path.join(tmp, "masks"), ["b"])
+        ...     ps = build_pairs(real, synth, masks=dict(real=masks))
+        >>> ps.mask_counts()
+        {'real': {'given': 1, 'estimated': 1}, 'synth': {'given': 0, 'estimated': 2}}
         """
         out = {}
         for side in SIDES:
@@ -146,7 +209,22 @@ class PairSet:
         return out
 
     def to_dict(self, *, pairs: bool = False) -> dict[str, Any]:
-        """JSON-ready summary (the ``data`` section of a result); ``pairs=True`` lists every pair."""
+        """JSON-ready summary (the ``data`` section of a result); ``pairs=True`` lists every pair.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from gapviz.inputs import build_pairs
+        >>> from gapviz.inputs.testing import write_images
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     real = write_images(os.path.join(tmp, "real"), ["a", "b", "c"])
+        ...     synth = write_images(os.path.join(tmp, "synth"), ["b", "c", "d"])
+        ...     d = build_pairs(real, synth).to_dict(pairs=True)
+        >>> d["pairing"], d["n_pairs"], d["n_real"], d["masks"]["synth"]
+        ('stem', 2, 3, {'given': 0, 'estimated': 2})
+        >>> [(p["stem"], os.path.basename(p["synth"])) for p in d["pairs"]]
+        [('b', 'b.png'), ('c', 'c.png')]
+        """
         d: dict[str, Any] = {
             "pairing": self.mode,
             "paired": self.paired,
