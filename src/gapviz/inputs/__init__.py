@@ -1,6 +1,6 @@
 """The input side of ``gapviz.compare``: pairing, decoding, masks, preprocessing, streaming.
 
-Nothing here imports TensorFlow or other gapviz modules (only ``gapviz._errors``).
+Nothing here imports TensorFlow or other gapviz modules (only ``gapviz._errors`` and ``gapviz._checks``).
 
 How ``compare()`` uses it
 -------------------------
