@@ -17,6 +17,8 @@ from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.scenes._knobs import KNOBS, override_items, parse_overrides, resolve_settings
 from gapviz.scenes._render import _check_engine, _check_seed, _check_size, render_pair, render_scene
+from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, BlenderRequest, check_samples
+from gapviz.scenes.blender._engine import render_requests as render_blender
 
 _SIDES = ("real", "synth")
 
@@ -88,9 +90,6 @@ def _blender_batches(seeds, preset, pair_with, sides, size, engine, samples):
     """
     if engine != "blender":
         return None
-    from gapviz.scenes.blender import BlenderRequest
-    from gapviz.scenes.blender import render_requests as render_blender
-
     real_settings = resolve_settings(preset, sides["real"])
     synth_settings = resolve_settings(pair_with, sides["synth"]) if pair_with is not None else None
 
@@ -246,8 +245,6 @@ def _check_engine_samples(engine: Any, samples: Any) -> tuple[str, int | None]:
             "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
         )
     if engine == "blender":
-        from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, check_samples
-
         samples = check_samples(DEFAULT_SAMPLES if samples is None else samples)
     return engine, samples
 
