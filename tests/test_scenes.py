@@ -270,7 +270,7 @@ def test_bad_overrides_name_knob_value_and_range(overrides, match):
     ("kwargs", "match"),
     [
         ({"preset": "render"}, r"unknown preset 'render'.*field, dataset1, dataset2"),
-        ({"size": 8}, r"size .*\[32, 8192\].*8"),
+        ({"size": 8}, r"'size' must be .*\[32, 8192\].*8"),
         ({"wear": 120}, r"wear .*\[0, 95\].*120"),
     ],
     ids=["preset", "size", "wear"],
@@ -399,7 +399,7 @@ def test_cli_pair_with_writes_both_sides(tmp_path, capsys):
         (["--set", "compression=high"], "knob 'compression' got 'high'"),
         (["--preset", "photo"], "unknown preset 'photo'"),
         (["--set", "synth.lighting=0.5"], "needs pair_with"),
-        (["--n", "0"], "n must be a positive integer"),
+        (["--n", "0"], "Argument 'n' must be an int >= 1"),
     ],
     ids=["unknown-knob", "bad-value", "bad-int", "bad-preset", "side-without-pair", "zero-n"],
 )

@@ -2,7 +2,8 @@
 
 Library functions name the keyword argument; the command line passes the flag (``--workers``), which is
 named as it is typed (``--workers must be ...``). Each check returns the value in its canonical type, so
-callers write ``n = check_int("n", n, low=1)``.
+callers write ``n = check_int("n", n, low=1)``. Numpy integers count as ints; the module imports no
+numpy, so the command line can check its flags before any heavy import.
 
 Examples
 --------
@@ -18,16 +19,19 @@ Traceback (most recent call last):
 gapviz._errors.GapvizError: --workers must be an int >= 1 but got True
 >>> check_size("image_size", 224)
 (224, 224)
+>>> check_size("--analysis-size", (4, 4), high=8192, hint="the default is the images' median size")
+Traceback (most recent call last):
+...
+gapviz._errors.GapvizError: --analysis-size must be an int or (height, width) in [8, 8192] but got (4, 4); the default is the images' median size
 >>> check_choice("kind", "image", ("image", "layer"))
 'image'
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from gapviz._errors import GapvizError
 
@@ -46,10 +50,12 @@ def argument_error(name: str, expected: str, got: Any, *, hint: str = "") -> Gap
 
 def is_int(value: Any) -> bool:
     """True for Python and numpy integers, False for bools (which Python counts as ints)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None, hint: str = "") -> int:
+def check_int(
+    name: str, value: Any, *, low: int | None = None, high: int | None = None, hint: str = ""
+) -> int:
     """``value`` as an ``int`` in ``[low, high]`` (either bound optional), or the one-line error."""
     if low is not None and high is not None:
         expected = f"an int in [{low}, {high}]"
@@ -64,16 +70,23 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
     return int(value)
 
 
-def check_size(name: str, value: Any, *, low: int = 8) -> tuple[int, int]:
-    """An image size given as one int or ``(height, width)``, each >= ``low``, as ``(height, width)``."""
+def check_size(
+    name: str, value: Any, *, low: int = 8, high: int | None = None, hint: str = ""
+) -> tuple[int, int]:
+    """An image size given as one int or ``(height, width)``, each in ``[low, high]``, as ``(height, width)``.
+
+    A sequence or a 1-D array of two ints is a ``(height, width)`` pair.
+    """
+    sequence = isinstance(value, Sequence) or getattr(value, "ndim", None) == 1
     if is_int(value):
         size: tuple = (int(value), int(value))
-    elif isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str) and all(is_int(v) for v in value):
+    elif sequence and not isinstance(value, str) and all(is_int(v) for v in value):
         size = tuple(int(v) for v in value)
     else:
         size = ()
-    if len(size) != 2 or min(size) < low:
-        raise argument_error(name, f"an int or (height, width) >= {low}", value)
+    if len(size) != 2 or min(size) < low or (high is not None and max(size) > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise argument_error(name, f"an int or (height, width) {bounds}", value, hint=hint)
     return size  # type: ignore[return-value]
 
 

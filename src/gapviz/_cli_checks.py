@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz._paths import check_outputs, run_inputs
 
@@ -56,8 +57,8 @@ def resolve_report_inputs(args: argparse.Namespace, layers: list[str] | None) ->
 
     for flag, (attr, low) in _INT_FLAGS.items():
         value = getattr(args, attr, None)
-        if value is not None and value < low:
-            raise GapvizError(f"{flag} must be an int >= {low}, got {value}")
+        if value is not None:
+            check_int(flag, value, low=low)
     analysis_size = parse_size(args.analysis_size, "--analysis-size")
     if args.preset:
         from gapviz.models._layers import PRESETS  # plain data: no TensorFlow behind it

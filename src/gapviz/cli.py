@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 
 
@@ -155,9 +156,7 @@ def _shard_options(args: argparse.Namespace) -> dict:
     """compare()'s cluster/shard_size/cache from --workers/--scheduler/--shard-size/--cache (only those given)."""
     out: dict = {}
     if args.workers is not None:
-        if args.workers < 1:
-            raise GapvizError(f"--workers must be at least 1 but got {args.workers}")
-        out["cluster"] = args.workers
+        out["cluster"] = check_int("--workers", args.workers, low=1)
     if args.scheduler:
         out["cluster"] = args.scheduler
     if args.shard_size is not None:

@@ -1,6 +1,6 @@
 """The input side of ``gapviz.compare``: pairing, decoding, masks, preprocessing, streaming.
 
-Nothing here imports TensorFlow or other gapviz modules (only ``gapviz._errors``).
+Nothing here imports TensorFlow or other gapviz modules (only ``gapviz._errors`` and ``gapviz._checks``).
 
 How ``compare()`` uses it
 -------------------------
@@ -46,7 +46,8 @@ Masks (:func:`estimate_mask`)
 Preprocessing (:func:`preprocess`, :func:`preprocess_name`, ``PREPROCESS_MODES``)
     ``"unit"`` (x/255, the study), ``"caffe"``, ``"tf"``, ``"torch"``, ``"raw"`` or a callable.
 Testing helpers
-    :mod:`gapviz.inputs.testing`: ``ring_scene(seed, size=, background=)`` -> (image, true mask).
+    :mod:`gapviz.inputs.testing`: ``ring_scene(seed, size=, background=)`` -> (image, true mask);
+    ``write_images(folder, stems)`` writes a folder of small images named by stem.
 
 Examples
 --------
@@ -77,7 +78,8 @@ from gapviz.inputs._decode import (
     resize_mask,
 )
 from gapviz.inputs._masks import estimate_mask
-from gapviz.inputs._pairing import PAIRING_MODES, Item, Pair, PairSet, build_pairs
+from gapviz.inputs._pairing import PAIRING_MODES, build_pairs
+from gapviz.inputs._pairset import Item, Pair, PairSet
 from gapviz.inputs._preprocess import PREPROCESS_MODES, preprocess, preprocess_name
 from gapviz.inputs._stream import Batch, BatchStream, SideView, iter_batches, resolve_analysis_size
 

@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from gapviz._checks import argument_error, check_size
 from gapviz._errors import GapvizError
 
 #: long-side cap of the default analysis size (the design's default work size)
 ANALYSIS_MAX = 512
 #: images (and analysis sizes) with a shorter side below this many pixels are skipped / refused
 MIN_SIDE = 8
+#: the largest analysis size side accepted
+MAX_SIDE = 8192
 #: real images whose headers are read to choose the default analysis size
 PROBE_SAMPLE = 64
 #: a crop or an upscale smaller than this fraction of a side is not worth a note
@@ -38,10 +41,16 @@ _TOLERANCE = 0.01
 def parse_size(value: Any, what: str = "analysis_size") -> tuple[int, int] | None:
     """``None``, an int N (N x N), a ``(H, W)`` pair, or text ``"N"`` / ``"HxW"`` -> ``(H, W)``.
 
+    ``what`` names the argument (``"--analysis-size"`` on the command line) in the error.
+
     Examples
     --------
     >>> parse_size("384x512"), parse_size(256), parse_size(None)
     ((384, 512), (256, 256), None)
+    >>> parse_size("4x4", "--analysis-size")
+    Traceback (most recent call last):
+    ...
+    gapviz._errors.GapvizError: --analysis-size must be an int or (height, width) in [8, 8192] but got (4, 4); the default is the real images' median size capped at 512
     """
     if value is None:
         return None
@@ -50,22 +59,12 @@ def parse_size(value: Any, what: str = "analysis_size") -> tuple[int, int] | Non
         try:
             nums = [int(p) for p in parts]
         except ValueError:
-            raise GapvizError(f"{what} must be N or HxW (e.g. 512 or 384x512), got {value!r}") from None
-        value = nums[0] if len(nums) == 1 else nums
-    if isinstance(value, bool):
-        raise GapvizError(f"{what} must be an int or a (height, width) pair, got {value!r}")
-    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0):
-        value = (int(value), int(value))
-    try:
-        h, w = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise GapvizError(f"{what} must be an int or a (height, width) pair, got {value!r}") from None
-    if min(h, w) < MIN_SIDE or max(h, w) > 8192:
-        raise GapvizError(
-            f"{what} must have sides between {MIN_SIDE} and 8192 pixels, got {h}x{w}; "
-            f"the default is the real images' median size capped at {ANALYSIS_MAX}"
-        )
-    return h, w
+            raise argument_error(what, "N or HxW (e.g. 512 or 384x512)", value) from None
+        value = nums[0] if len(nums) == 1 else tuple(nums)
+    if getattr(value, "ndim", None) == 0:  # a numpy scalar or 0-d array
+        value = value.item()
+    hint = f"the default is the real images' median size capped at {ANALYSIS_MAX}"
+    return check_size(what, value, low=MIN_SIDE, high=MAX_SIDE, hint=hint)
 
 
 def sample_evenly(items: list, k: int = PROBE_SAMPLE) -> list:

@@ -24,7 +24,7 @@ from gapviz.inputs._decode import (
     resize_mask,
 )
 from gapviz.inputs._masks import estimate_mask
-from gapviz.inputs._pairing import SIDES, Item, Pair, PairSet, Ref
+from gapviz.inputs._pairset import SIDES, Item, Pair, PairSet, Ref
 from gapviz.inputs._provenance import boundary_error, mask_iou
 from gapviz.inputs._size import MIN_SIDE, crop_box, geometry_notes, parse_size, rule_size, sample_evenly
 

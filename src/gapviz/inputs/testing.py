@@ -1,11 +1,15 @@
-"""Testing helpers: small generated scenes with a known object mask (no files, no downloads).
+"""Testing helpers: small generated scenes with a known object mask, and tiny image folders (no downloads).
 
 These stand in for real data in tests of pairing, decoding and mask estimation: two dark,
 shaded, interlocked rings (a chain link pair) on a cluttered background that is either sharp
 (like a render) or blurred (like a photograph with a shallow depth of field), or plain.
+:func:`write_images` writes a folder of small images named by stem, for pairing examples.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterable
 
 import cv2
 import numpy as np
@@ -107,3 +111,29 @@ def ring_scene(seed: int, *, size: int = 256, background: str = "sharp") -> tupl
     obj = metal[..., None] * tint + rng.normal(0, 3, (s, s, 3)).astype(np.float32)
     out = img * (1 - m[..., None]) + obj * m[..., None]
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), m >= 0.5
+
+
+def write_images(
+    folder: str | os.PathLike, stems: Iterable[str], *, size: int = 16, ext: str = ".png"
+) -> str:
+    """Write one small grey image ``<stem><ext>`` per stem into ``folder`` (created if missing).
+
+    Returns
+    -------
+    str
+        ``folder`` as a string, ready to pass to `gapviz.inputs.build_pairs`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = write_images(os.path.join(tmp, "real"), ["a", "b"])
+    ...     sorted(os.listdir(folder))
+    ['a.png', 'b.png']
+    """
+    os.makedirs(folder, exist_ok=True)
+    for k, stem in enumerate(stems):
+        image = np.full((size, size, 3), 64 + (16 * k) % 128, np.uint8)
+        if not cv2.imwrite(os.path.join(folder, f"{stem}{ext}"), image):  # pragma: no cover
+            raise GapvizError(f"could not write {stem}{ext} into {os.fspath(folder)!r}")
+    return os.fspath(folder)

@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.scenes._background import make_background, smooth_noise
 from gapviz.scenes._geometry import (
@@ -87,21 +88,11 @@ class Scene:
 
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
-        raise GapvizError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
+    return check_int("seed", seed, low=0)
 
 
 def _check_size(size: Any) -> int:
-    if (
-        isinstance(size, bool)
-        or not isinstance(size, (int, np.integer))
-        or not MIN_SIZE <= int(size) <= MAX_SIZE
-    ):
-        raise GapvizError(
-            f"size must be an integer number of pixels in [{MIN_SIZE}, {MAX_SIZE}], got {size!r}"
-        )
-    return int(size)
+    return check_int("size", size, low=MIN_SIZE, high=MAX_SIZE, hint="it is the image side in pixels")
 
 
 def _check_wear(wear: Any) -> float | None:

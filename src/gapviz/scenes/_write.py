@@ -13,9 +13,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.scenes._knobs import KNOBS, override_items, parse_overrides, resolve_settings
 from gapviz.scenes._render import _check_engine, _check_seed, _check_size, render_pair, render_scene
+from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, BlenderRequest, check_samples
+from gapviz.scenes.blender._engine import render_requests as render_blender
 
 _SIDES = ("real", "synth")
 
@@ -87,9 +90,6 @@ def _blender_batches(seeds, preset, pair_with, sides, size, engine, samples):
     """
     if engine != "blender":
         return None
-    from gapviz.scenes.blender import BlenderRequest
-    from gapviz.scenes.blender import render_requests as render_blender
-
     real_settings = resolve_settings(preset, sides["real"])
     synth_settings = resolve_settings(pair_with, sides["synth"]) if pair_with is not None else None
 
@@ -180,18 +180,9 @@ def write_scenes(
     """
     from tqdm import tqdm
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise GapvizError(f"n must be a positive integer number of scenes, got {n!r}")
+    n = check_int("n", n, low=1, hint="it is the number of scenes to write")
     seed, size = _check_seed(seed), _check_size(size)
-    engine = _check_engine(engine)
-    if engine == "2d" and samples is not None:
-        raise GapvizError(
-            "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
-        )
-    if engine == "blender":
-        from gapviz.scenes.blender._engine import DEFAULT_SAMPLES, check_samples
-
-        samples = check_samples(DEFAULT_SAMPLES if samples is None else samples)
+    engine, samples = _check_engine_samples(engine, samples)
     paired = pair_with is not None
     sides = _split_overrides(overrides, paired)
     # validate everything before anything is written
@@ -200,6 +191,69 @@ def write_scenes(
         resolve_settings(pair_with, sides["synth"])
 
     root = Path(out)
+    box_files = _make_folders(root, paired)
+    knob_names = list(KNOBS)
+    run = [engine, samples] if engine == "blender" else []  # the labels' engine and samples columns
+    rows = []
+    rendered = _blender_batches(range(seed, seed + n), preset, pair_with, sides, size, engine, samples)
+    boxes: dict[str, dict[str, tuple]] = {str(f): {} for f in box_files}
+    for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress):
+        stem = f"scene_{s:06d}"
+        real, synth = _render_seed(s, rendered, preset, pair_with, sides, real_settings, size)
+        if paired:
+            for side, scene in zip(_SIDES, (real, synth), strict=True):
+                _write_scene(root / side, stem, scene, boxes[str(root / side / "boxes.csv")])
+            rows.append(
+                [stem, _fmt(real.wear), s, preset, pair_with, real.background_content]
+                + [_fmt(real.settings[k]) for k in knob_names]
+                + [_fmt(synth.settings[k]) for k in knob_names]
+                + run
+            )
+        else:
+            _write_scene(root, stem, real, boxes[str(root / "boxes.csv")])
+            rows.append(
+                [stem, _fmt(real.wear), s, preset, real.background_content]
+                + [_fmt(real.settings[k]) for k in knob_names]
+                + run
+            )
+    _write_tables(root, _labels_header(knob_names, paired, engine), rows, boxes)
+
+    if paired:
+        return (
+            f"wrote {n} {preset}/{pair_with} scene pairs ({size}x{size}) to {root}: "
+            "real/{images,masks,boxes.csv}, synth/{images,masks,boxes.csv}, labels.csv"
+        )
+    return f"wrote {n} {preset} scenes ({size}x{size}) to {root}: images/, masks/, boxes.csv, labels.csv"
+
+
+def _render_seed(seed, rendered, preset, pair_with, sides, real_settings, size) -> tuple[Any, Any]:
+    """Scene ``seed`` as ``(real, synth or None)``: the next of the Blender batches, or rendered now in 2D."""
+    if rendered is not None:
+        return next(rendered)
+    if pair_with is None:
+        return render_scene(seed, real_settings, preset=preset, size=size), None
+    return render_pair(
+        seed, preset, pair_with, size=size, real_overrides=sides["real"], synth_overrides=sides["synth"]
+    )
+
+
+def _check_engine_samples(engine: Any, samples: Any) -> tuple[str, int | None]:
+    """The engine, and the Cycles samples per pixel for the Blender engine (None for the 2D one)."""
+    engine = _check_engine(engine)
+    if engine == "2d" and samples is not None:
+        raise GapvizError(
+            "samples (--samples) are Cycles samples per pixel; they need engine 'blender' (--engine blender)"
+        )
+    if engine == "blender":
+        samples = check_samples(DEFAULT_SAMPLES if samples is None else samples)
+    return engine, samples
+
+
+def _make_folders(root: Path, paired: bool) -> list[Path]:
+    """Create the image and mask folders under ``root``, refusing one that already holds scenes.
+
+    Returns the boxes.csv files to write (one per side when ``paired``).
+    """
     if root.exists() and not root.is_dir():
         raise GapvizError(f"output {str(root)!r} exists and is not a folder")
     subdirs = (
@@ -218,8 +272,11 @@ def write_scenes(
             )
     for d in subdirs:
         d.mkdir(parents=True, exist_ok=True)
+    return box_files
 
-    knob_names = list(KNOBS)
+
+def _labels_header(knob_names: list[str], paired: bool, engine: str) -> list[str]:
+    """The columns of labels.csv."""
     if paired:
         header = ["stem", "wear", "seed", "real_preset", "synth_preset", "background_content"]
         header += [f"real_{k}" for k in knob_names] + [f"synth_{k}" for k in knob_names]
@@ -227,48 +284,20 @@ def write_scenes(
         header = ["stem", "wear", "seed", "preset", "background_content", *knob_names]
     if engine == "blender":
         header += ["engine", "samples"]
-    rows = []
-    rendered = _blender_batches(range(seed, seed + n), preset, pair_with, sides, size, engine, samples)
-    boxes: dict[str, dict[str, tuple]] = {str(f): {} for f in box_files}
-    for s in tqdm(range(seed, seed + n), desc="scenes", unit="scene", file=sys.stderr, disable=not progress):
-        stem = f"scene_{s:06d}"
-        if paired:
-            if rendered is not None:
-                real, synth = next(rendered)
-            else:
-                real, synth = render_pair(
-                    s,
-                    preset,
-                    pair_with,
-                    size=size,
-                    real_overrides=sides["real"],
-                    synth_overrides=sides["synth"],
-                )
-            for side, scene in zip(_SIDES, (real, synth), strict=True):
-                _atomic_write(root / side / "images" / f"{stem}.png", _png(scene.image))
-                _atomic_write(root / side / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
-                boxes[str(root / side / "boxes.csv")][stem] = _box_of_mask(scene.mask)
-            rows.append(
-                [stem, _fmt(real.wear), s, preset, pair_with, real.background_content]
-                + [_fmt(real.settings[k]) for k in knob_names]
-                + [_fmt(synth.settings[k]) for k in knob_names]
-                + ([engine, samples] if engine == "blender" else [])
-            )
-        else:
-            scene = (
-                next(rendered)[0]
-                if rendered is not None
-                else render_scene(s, real_settings, preset=preset, size=size)
-            )
-            _atomic_write(root / "images" / f"{stem}.png", _png(scene.image))
-            _atomic_write(root / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
-            boxes[str(root / "boxes.csv")][stem] = _box_of_mask(scene.mask)
-            rows.append(
-                [stem, _fmt(scene.wear), s, preset, scene.background_content]
-                + [_fmt(scene.settings[k]) for k in knob_names]
-                + ([engine, samples] if engine == "blender" else [])
-            )
+    return header
 
+
+def _write_scene(folder: Path, stem: str, scene: Any, boxes: dict[str, tuple]) -> None:
+    """One scene's ``images/<stem>.png`` and ``masks/<stem>.png`` under ``folder``; its mask's box into ``boxes``."""
+    _atomic_write(folder / "images" / f"{stem}.png", _png(scene.image))
+    _atomic_write(folder / "masks" / f"{stem}.png", _png(scene.mask.astype(np.uint8) * 255))
+    boxes[stem] = _box_of_mask(scene.mask)
+
+
+def _write_tables(
+    root: Path, header: list[str], rows: list[list], boxes: dict[str, dict[str, tuple]]
+) -> None:
+    """labels.csv under ``root``, and each boxes.csv (scenes with an empty mask have no box)."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
@@ -276,10 +305,3 @@ def write_scenes(
     _atomic_write(root / "labels.csv", text.getvalue().encode())
     for path, table in boxes.items():
         _atomic_write(Path(path), _boxes_csv({k: v for k, v in table.items() if v is not None}).encode())
-
-    if paired:
-        return (
-            f"wrote {n} {preset}/{pair_with} scene pairs ({size}x{size}) to {root}: "
-            "real/{images,masks,boxes.csv}, synth/{images,masks,boxes.csv}, labels.csv"
-        )
-    return f"wrote {n} {preset} scenes ({size}x{size}) to {root}: images/, masks/, boxes.csv, labels.csv"

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gapviz._checks import check_choice
 from gapviz._errors import GapvizError
 
 KINDS = ("image", "pair", "layer", "set")
@@ -85,8 +86,7 @@ class Registry:
         GapvizError
             If ``name`` is already registered or ``kind`` is unknown.
         """
-        if kind not in KINDS:
-            raise GapvizError(f"Argument 'kind' must be one of {', '.join(KINDS)} but got {kind!r}")
+        check_choice("kind", kind, KINDS)
 
         def decorator(fn: Callable) -> Callable:
             old = self._entries.get(name)

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.stats.decay import decay_slope
 from gapviz.stats.inference import derive_seed, json_float, paired_stat, unpaired_stat
@@ -194,8 +195,7 @@ class PairAccumulator:
         paired: bool = True,
         dead_atol: float = 0.0,
     ) -> None:
-        if int(cap) != cap or cap < 4:
-            raise GapvizError(f"Argument 'cap' must be an integer >= 4 but got {cap!r}")
+        cap = check_int("cap", cap, low=4)
         self.layers = tuple(layers)
         if len(set(self.layers)) != len(self.layers):
             raise GapvizError(f"Argument 'layers' must not repeat a name but got {list(self.layers)}")

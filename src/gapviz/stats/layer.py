@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.stats._registry import REGISTRY, register
 
@@ -400,10 +401,8 @@ def _channel_max(ops, ctx: LayerContext) -> dict:
 
 
 def _check_options(pooled_size: int, band_px: int, stats) -> tuple[str, ...]:
-    if int(pooled_size) != pooled_size or pooled_size < 1:
-        raise GapvizError(f"Argument 'pooled_size' must be a positive integer but got {pooled_size!r}")
-    if int(band_px) != band_px or band_px < 0:
-        raise GapvizError(f"Argument 'band_px' must be an integer >= 0 but got {band_px!r}")
+    check_int("pooled_size", pooled_size, low=1)
+    check_int("band_px", band_px, low=0)
     names = tuple(REGISTRY.names(kind="layer")) if stats is None else tuple(stats)
     for name in names:
         REGISTRY.get(name, kind="layer")  # a miss lists the valid names

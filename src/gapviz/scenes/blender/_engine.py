@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from gapviz._checks import check_int
 from gapviz._errors import GapvizError
+from gapviz.scenes._background import make_background
 from gapviz.scenes._geometry import STREAM_LIGHT, draw_links, link_centres, stream
 from gapviz.scenes._render import Scene
 
@@ -177,13 +179,9 @@ def check_samples(samples: Any) -> int:
     ...     check_samples(0)
     ... except GapvizError as exc:
     ...     print(exc)
-    samples must be an integer number of Cycles samples in [1, 4096], got 0
+    Argument 'samples' must be an int in [1, 4096] but got 0; it is the Cycles samples per pixel
     """
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or not 1 <= samples <= 4096:
-        raise GapvizError(
-            f"samples must be an integer number of Cycles samples in [1, 4096], got {samples!r}"
-        )
-    return int(samples)
+    return check_int("samples", samples, low=1, high=4096, hint="it is the Cycles samples per pixel")
 
 
 def physical_settings(
@@ -397,11 +395,8 @@ def render_requests(
     GapvizError
         For bad settings, or when the Blender process fails (with its last error line).
     """
-    from gapviz.scenes._background import make_background
-
     python = blender_python()
     threads = int(threads or min(os.cpu_count() or 1, 4))
-    bg_px = int(math.ceil(2 * rig["backdrop_margin"] * size))
     backdrop_m = (
         rig["backdrop_margin"]
         * rig["background_distance_m"]
@@ -411,69 +406,97 @@ def render_requests(
     rig_json = {**rig, "backdrop_width_m": backdrop_m}
     with tempfile.TemporaryDirectory(prefix="gapviz-blender-") as tmp:
         folder = Path(tmp)
-        items, meta, backgrounds = [], [], {}
-        for k, req in enumerate(requests):
-            key = (req.seed, req.settings["background"])
-            if key not in backgrounds:
-                image, content = make_background(req.seed, bg_px, req.settings["background"])
-                path = folder / f"background_{len(backgrounds)}.png"
-                _write_png(path, np.clip(np.rint(image * 255), 0, 255).astype(np.uint8))
-                backgrounds[key] = (str(path), content)
-            bg_path, content = backgrounds[key]
-            geo = pose(req.seed, size, wear=req.wear, rig=rig)
-            phys = physical_settings(
-                req.settings, size, samples=samples if req.samples is None else req.samples, rig=rig
-            )
-            phys["sun_direction"] = _sun_direction(geo.light_theta)
-            stem = f"scene{k:05d}"
-            items.append(
-                {
-                    "stem": stem,
-                    "seed": int(req.seed),
-                    "size": int(size),
-                    "physical": phys,
-                    "rig": rig_json,
-                    "background_png": bg_path,
-                    "links": geo.links,
-                    "unit_m": geo.unit_m,
-                }
-            )
-            meta.append((stem, req, geo.wear, content))
+        items, meta = _job_scenes(requests, size, samples, rig, rig_json, folder)
         job = {"folder": str(folder), "threads": threads, "rig": rig_json, "scenes": items}
         (folder / "job.json").write_text(json.dumps(job))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [python, str(_WORKER), str(folder / "job.json")],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()
-            if any("No module named 'bpy'" in line for line in tail):
-                raise BlenderNotFoundError(f"{python} has no bpy; " + _install_hint([]))
-            last = tail[-1] if tail else f"exit status {proc.returncode}"
-            raise GapvizError(f"the Blender worker ({python}) failed: {last}")
-        wall = time.perf_counter() - t0
+        wall = _run_worker(python, folder / "job.json")
         result = json.loads((folder / "result.json").read_text())
-        scenes = []
-        for stem, req, wear, content in meta:
-            image = np.load(folder / f"{stem}.image.npy")
-            index = np.load(folder / f"{stem}.index.npy")
-            mask = np.load(folder / f"{stem}.mask.npy")
-            image.setflags(write=False)
-            mask.setflags(write=False)
-            index.setflags(write=False)
-            scenes.append(
-                BlenderScene(image, mask, wear, int(req.seed), req.preset, dict(req.settings), content, index)
-            )
+        scenes = _read_scenes(folder, meta)
     return scenes, {
         "seconds": list(result["seconds"]),
         "cpu_seconds": list(result["cpu_seconds"]),
         "wall": wall,
     }
+
+
+def _job_scenes(
+    requests: Sequence[BlenderRequest],
+    size: int,
+    samples: int,
+    rig: Mapping[str, float],
+    rig_json: dict[str, Any],
+    folder: Path,
+) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """The job's scene entries, and ``(stem, request, wear, background content)`` per scene to read them back.
+
+    Each backdrop photo (one per seed and background content) is written once into ``folder``.
+    """
+    bg_px = int(math.ceil(2 * rig["backdrop_margin"] * size))
+    items, meta, backgrounds = [], [], {}
+    for k, req in enumerate(requests):
+        key = (req.seed, req.settings["background"])
+        if key not in backgrounds:
+            image, content = make_background(req.seed, bg_px, req.settings["background"])
+            path = folder / f"background_{len(backgrounds)}.png"
+            _write_png(path, np.clip(np.rint(image * 255), 0, 255).astype(np.uint8))
+            backgrounds[key] = (str(path), content)
+        bg_path, content = backgrounds[key]
+        geo = pose(req.seed, size, wear=req.wear, rig=rig)
+        phys = physical_settings(
+            req.settings, size, samples=samples if req.samples is None else req.samples, rig=rig
+        )
+        phys["sun_direction"] = _sun_direction(geo.light_theta)
+        stem = f"scene{k:05d}"
+        items.append(
+            {
+                "stem": stem,
+                "seed": int(req.seed),
+                "size": int(size),
+                "physical": phys,
+                "rig": rig_json,
+                "background_png": bg_path,
+                "links": geo.links,
+                "unit_m": geo.unit_m,
+            }
+        )
+        meta.append((stem, req, geo.wear, content))
+    return items, meta
+
+
+def _run_worker(python: str, job: Path) -> float:
+    """Run the Blender worker on ``job``; its wall time in seconds, or the error of its last output line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [python, str(_WORKER), str(job)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()
+        if any("No module named 'bpy'" in line for line in tail):
+            raise BlenderNotFoundError(f"{python} has no bpy; " + _install_hint([]))
+        last = tail[-1] if tail else f"exit status {proc.returncode}"
+        raise GapvizError(f"the Blender worker ({python}) failed: {last}")
+    return time.perf_counter() - t0
+
+
+def _read_scenes(folder: Path, meta: list[tuple]) -> list[BlenderScene]:
+    """The worker's images, object-index passes and masks in ``folder`` as read-only `BlenderScene` objects."""
+    scenes = []
+    for stem, req, wear, content in meta:
+        image = np.load(folder / f"{stem}.image.npy")
+        index = np.load(folder / f"{stem}.index.npy")
+        mask = np.load(folder / f"{stem}.mask.npy")
+        image.setflags(write=False)
+        mask.setflags(write=False)
+        index.setflags(write=False)
+        scenes.append(
+            BlenderScene(image, mask, wear, int(req.seed), req.preset, dict(req.settings), content, index)
+        )
+    return scenes
 
 
 #: which knob each Blender property realises (for reports of what a recommendation changes)
