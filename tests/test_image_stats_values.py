@@ -41,7 +41,9 @@ def _pairs(seeds, size, crop=None):
     real, real_m, synth, synth_m = [], [], [], []
     for seed in seeds:
         r, s = render_pair(seed, "field", "dataset1", size=size)
-        ys, xs = (slice(None), slice(None)) if crop is None else (slice(7, 7 + crop[0]), slice(11, 11 + crop[1]))
+        ys, xs = (
+            (slice(None), slice(None)) if crop is None else (slice(7, 7 + crop[0]), slice(11, 11 + crop[1]))
+        )
         real.append(np.ascontiguousarray(r.image[ys, xs]))
         real_m.append(np.ascontiguousarray(r.mask[ys, xs]))
         synth.append(np.ascontiguousarray(s.image[ys, xs]))
@@ -116,7 +118,11 @@ def differences(got, want, path="") -> list[str]:
     if isinstance(want, list):
         if len(got) != len(want):
             return [f"{path}: length {len(got)} != {len(want)}"]
-        return [d for i, (g, w) in enumerate(zip(got, want, strict=True)) for d in differences(g, w, f"{path}[{i}]")]
+        return [
+            d
+            for i, (g, w) in enumerate(zip(got, want, strict=True))
+            for d in differences(g, w, f"{path}[{i}]")
+        ]
     if not _close(got, want):
         rel = abs(got - want) / abs(want) if want else float("inf")
         return [f"{path}: {got!r} != {want!r} (rel {rel:.2e})"]
@@ -163,8 +169,12 @@ def test_the_mask_edge_cases_give_nan_where_a_region_is_empty(expected):
     pairs = expected["cv2_threads_1"]["64px_mask_edge_cases_seed6"]["pairs"]["real"]
     # masks: all False, all True, one pixel
     assert math.isnan(pairs["canny_edge_density.object"][0]) and math.isnan(pairs["illumination_cv"][0])
-    assert math.isnan(pairs["canny_edge_density.background"][1]) and math.isnan(pairs["noise_sigma.background"][1])
-    assert math.isnan(pairs["laplacian_var.object"][2]) and not math.isnan(pairs["laplacian_var.background"][2])
+    assert math.isnan(pairs["canny_edge_density.background"][1]) and math.isnan(
+        pairs["noise_sigma.background"][1]
+    )
+    assert math.isnan(pairs["laplacian_var.object"][2]) and not math.isnan(
+        pairs["laplacian_var.background"][2]
+    )
 
 
 if __name__ == "__main__":
