@@ -63,23 +63,17 @@ from __future__ import annotations
 
 from gapviz.stats._registry import REGISTRY, Registry, register
 from gapviz.stats.accumulate import SET_STATS, PairAccumulator
+from gapviz.stats.canny import CANNY_SIGMA, Canny, canny_edges, canny_thresholds, edge_agreement
 from gapviz.stats.decay import decay_slope, decay_slope_stat
-from gapviz.stats.image import (
-    CANNY_SIGMA,
-    ImageContext,
-    canny_edges,
-    canny_thresholds,
-    edge_agreement,
-    image_stats,
-    image_stats_batch,
-    image_stats_pairs,
-)
+from gapviz.stats.image import image_stats, image_stats_batch, image_stats_pairs
+from gapviz.stats.image_context import ImageContext
 from gapviz.stats.inference import bootstrap_paired, noise_floor, paired_stat, unpaired_stat
 from gapviz.stats.layer import LayerReducer, layer_summaries_np, make_layer_reducer
 from gapviz.stats.similarity import cka, cka_stat, kid, kid_stat
 
 __all__ = [
     "CANNY_SIGMA",
+    "Canny",
     "REGISTRY",
     "SET_STATS",
     "ImageContext",

@@ -1,0 +1,38 @@
+"""Codec artefacts: JPEG blockiness on the 8x8 block grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gapviz.stats._pixels import nan as _nan
+from gapviz.stats._registry import register
+from gapviz.stats.image_context import ImageContext
+
+_JPEG_BLOCK = 8
+
+
+@register("jpeg_blockiness", kind="image")
+def jpeg_blockiness(ctx: ImageContext) -> dict[str, float]:
+    """Mean |grey difference| across 8x8 block boundaries over that inside blocks.
+
+    About 1 for images without block artefacts, above 1 for JPEG at quality ~70 and below.
+    Only meaningful on images still aligned with their codec's grid (not resized or cropped
+    after decoding). NaN for images smaller than two blocks; 1 for a flat image.
+    """
+    g = ctx.grey
+    b = _JPEG_BLOCK
+    if min(g.shape) < 2 * b:
+        return {"jpeg_blockiness": _nan()}
+    col = np.abs(np.diff(g, axis=1)).sum(axis=0, dtype=np.float64)  # difference between col j and j+1
+    row = np.abs(np.diff(g, axis=0)).sum(axis=1, dtype=np.float64)
+    on_col = (np.arange(col.size) % b) == b - 1
+    on_row = (np.arange(row.size) % b) == b - 1
+    boundary = (col[on_col].sum() / g.shape[0] + row[on_row].sum() / g.shape[1]) / (
+        on_col.sum() + on_row.sum()
+    )
+    inside = (col[~on_col].sum() / g.shape[0] + row[~on_row].sum() / g.shape[1]) / (
+        (~on_col).sum() + (~on_row).sum()
+    )
+    if inside == 0:
+        return {"jpeg_blockiness": 1.0 if boundary == 0 else _nan()}
+    return {"jpeg_blockiness": float(boundary / inside)}

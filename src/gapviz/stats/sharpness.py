@@ -1,0 +1,98 @@
+"""Sharpness and blur: Laplacian variance, scale-normalised LoG variance, the Crete-Roffet blur effect."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from gapviz.stats._pixels import nan as _nan
+from gapviz.stats._registry import register
+from gapviz.stats.image_context import ImageContext
+
+#: Gaussian sigma (px) of the Laplacian of Gaussian in coarse_sharpness
+COARSE_SIGMA = 2.0
+_BLUR_H_SIZE = 11
+
+
+@register(
+    "laplacian_var",
+    kind="image",
+    outputs=("laplacian_var.object", "laplacian_var.background", "laplacian_rel.object"),
+)
+def laplacian_var(ctx: ImageContext) -> dict[str, float]:
+    """Variance of the 4-neighbour Laplacian over the object and over the background (focus measure).
+
+    ``laplacian_rel.object`` is the object's Laplacian variance divided by its squared mean grey
+    level: fine detail scales with the light falling on it, so this ratio does not change with
+    exposure or with a shadow across the object, while lens softness lowers it as much as the plain
+    variance (measured on the built-in scenes: log-ratio 3.8 for 1.5 px softening either way, and
+    for partial light +0.6 plain versus -0.7 relative, i.e. the opposite, one-way-ignored direction).
+    """
+    lap = cv2.Laplacian(ctx.grey, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
+    out = {}
+    for name, region in (("object", ctx.object), ("background", ctx.background)):
+        if np.count_nonzero(region) < 2:
+            out[f"laplacian_var.{name}"] = _nan()
+            continue
+        out[f"laplacian_var.{name}"] = float(lap[region].var(dtype=np.float64))
+    mean_obj = (
+        float(ctx.grey[ctx.object].mean(dtype=np.float64)) if np.count_nonzero(ctx.object) >= 2 else 0.0
+    )
+    out["laplacian_rel.object"] = out["laplacian_var.object"] / mean_obj**2 if mean_obj > 0 else _nan()
+    return out
+
+
+@register(
+    "coarse_sharpness", kind="image", outputs=("coarse_sharpness.object", "coarse_sharpness.background")
+)
+def coarse_sharpness(ctx: ImageContext) -> dict[str, float]:
+    """Variance of the scale-normalised Laplacian of Gaussian (sigma ``COARSE_SIGMA`` px) per region.
+
+    A focus measure for structures a few pixels wide. Unlike ``laplacian_var``, which pixel-level
+    sensor noise dominates once a background is defocused, the Gaussian pre-filter passes only
+    ``1 / (8 pi sigma^4)`` of white noise's Laplacian energy (about 1 % at sigma = 2), so defocus
+    and noise can be told apart. Grey levels squared.
+    """
+    smooth = cv2.GaussianBlur(ctx.grey, (0, 0), COARSE_SIGMA, borderType=cv2.BORDER_REFLECT)
+    log = cv2.Laplacian(smooth, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT) * np.float32(
+        COARSE_SIGMA**2
+    )
+    out = {}
+    for name, region in (("object", ctx.object), ("background", ctx.background)):
+        key = f"coarse_sharpness.{name}"
+        out[key] = float(log[region].var(dtype=np.float64)) if np.count_nonzero(region) >= 2 else _nan()
+    return out
+
+
+def _blur_effect(grey: np.ndarray, h_size: int = _BLUR_H_SIZE) -> float:
+    """``skimage.measure.blur_effect`` (Crété-Roffet et al. 2007) of a 2-D image, via OpenCV.
+
+    Same definition as scikit-image's (uniform re-blur along each axis, Sobel differences,
+    borders [2:-1] excluded, the maximum over the two axes); about 5x faster.
+    """
+    img = grey.astype(np.float32)
+    eps = 1e-10
+    blur_values = []
+    for axis in (0, 1):
+        ksize = (1, h_size) if axis == 0 else (h_size, 1)  # OpenCV sizes are (width, height)
+        reblurred = cv2.blur(img, ksize, borderType=cv2.BORDER_REFLECT)
+        # derivative along `axis`, smoothed [1, 2, 1] / 4 across it (skimage.filters.sobel)
+        dx, dy = (0, 1) if axis == 0 else (1, 0)
+        sharp = np.abs(cv2.Sobel(img, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT))
+        soft = np.abs(
+            cv2.Sobel(reblurred, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
+        )
+        sharp = cv2.max(sharp[2:-1, 2:-1], eps)
+        soft = cv2.max(soft[2:-1, 2:-1], eps)
+        m1 = float(sharp.sum(dtype=np.float64))
+        m2 = float(cv2.max(cv2.subtract(sharp, soft), 0.0).sum(dtype=np.float64))
+        blur_values.append(abs(m1 - m2) / m1)
+    return max(blur_values)
+
+
+@register("blur_effect", kind="image")
+def blur_effect(ctx: ImageContext) -> dict[str, float]:
+    """Crété-Roffet blur metric of the grey image (0 = sharp, 1 = maximally blurred)."""
+    if min(ctx.grey.shape) < 4:
+        return {"blur_effect": _nan()}
+    return {"blur_effect": _blur_effect(ctx.grey / 255.0)}
