@@ -44,24 +44,27 @@ def canny_straightness(ctx: ImageContext) -> dict[str, float]:
     of the average (1 for a straight edge, lower for curved, jagged or cluttered edges) is
     averaged over the edge pixels. NaN without edges.
     """
-    e = ctx.edges
-    if not e.any():
+    idx = ctx.edge_index
+    if idx.size == 0:
         return {"canny_straightness": _nan()}
-    dx, dy = (g.astype(np.float32) for g in ctx.gradients)
     # (cos 2θ, sin 2θ) on edge pixels, 0 elsewhere, without trigonometry: OpenCV's SIMD
-    # cartToPolar differs from its scalar tail in the last bits, so results would depend on threading
-    w = ctx.edges_u8.astype(np.float32)
+    # cartToPolar differs from its scalar tail in the last bits, so results would depend on threading.
+    # Only the edge pixels are computed; the integer gradients make every product and sum exact.
+    dx, dy = (g.ravel()[idx].astype(np.float32) for g in ctx.gradients)
     norm = dx * dx + dy * dy
     np.maximum(norm, 1e-12, out=norm)
-    c2 = w * (dx * dx - dy * dy) / norm
-    s2 = w * (2.0 * dx * dy) / norm
+    w = ctx.edges_u8.astype(np.float32)
+    c2, s2 = np.zeros_like(w), np.zeros_like(w)
+    c2.ravel()[idx] = (dx * dx - dy * dy) / norm
+    s2.ravel()[idx] = (2.0 * dx * dy) / norm
     for a in (w, c2, s2):  # Gaussian-weighted window sums, in place
         cv2.GaussianBlur(a, (0, 0), STRAIGHTNESS_SIGMA, dst=a, borderType=cv2.BORDER_CONSTANT)
+    c2, s2, w = c2.ravel()[idx], s2.ravel()[idx], w.ravel()[idx]
     # the length in numpy: cv2.magnitude's SIMD and scalar paths differ in the last bit, and which
     # pixels take which path follows OpenCV's thread stripes, so its result depended on threading
     coherence = np.sqrt(c2 * c2 + s2 * s2)
     cv2.divide(coherence, np.maximum(w, 1e-12, out=w), dst=coherence)
-    return {"canny_straightness": float(coherence[ctx.edges].mean(dtype=np.float64))}
+    return {"canny_straightness": float(coherence.mean(dtype=np.float64))}
 
 
 @register("canny_edge_agreement", kind="pair")

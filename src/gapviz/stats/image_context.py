@@ -82,3 +82,8 @@ class ImageContext:
     def edges(self) -> np.ndarray:
         """Canny edge map, bool."""
         return self.edges_u8.view(bool)
+
+    @cached_property
+    def edge_index(self) -> np.ndarray:
+        """Flat (row-major) indices of the Canny edge pixels."""
+        return np.flatnonzero(self.edges_u8)
