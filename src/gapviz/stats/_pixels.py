@@ -29,10 +29,24 @@ def check_image(image, mask) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grey(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma as float32, without a float copy of the whole RGB image."""
-    r, g, b = cv2.split(image)
-    out = cv2.addWeighted(r, 0.299, g, 0.587, 0.0, dtype=cv2.CV_32F)
-    return cv2.scaleAdd(b.astype(np.float32), 0.114, out)
+    """BT.601 luma as float32 (OpenCV's RGB2GRAY on the float image).
+
+    Bit for bit what ``0.299 r + 0.587 g`` (``cv2.addWeighted``) ``+ 0.114 b`` (``cv2.scaleAdd``)
+    gave before, checked on all 2**24 colours, in a third of the time.
+    """
+    return cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2GRAY)
+
+
+def mean_var(values: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) variance of a float32 array in float64, two passes, as numpy's.
+
+    OpenCV's sums accumulate in float64 like numpy's pairwise ones (they differ by ~1e-16
+    relative) and are single-threaded, hence deterministic; the squares are summed around the mean.
+    """
+    n = values.size
+    mean = cv2.sumElems(values)[0] / n
+    centred = cv2.subtract(values, mean, dtype=cv2.CV_64F)
+    return mean, cv2.norm(centred, cv2.NORM_L2SQR) / n
 
 
 def erode(region: np.ndarray, radius: int) -> np.ndarray:

@@ -126,9 +126,10 @@ def smoothed_gradients(grey_image: np.ndarray, sigma: float) -> tuple[np.ndarray
         if sigma > 0
         else grey_image
     )
-    dx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
-    dy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
-    return np.rint(dx).astype(np.int16), np.rint(dy).astype(np.int16)
+    # straight to int16: OpenCV rounds half to even like np.rint of the float32 Sobel (checked equal)
+    dx = cv2.Sobel(g, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
+    dy = cv2.Sobel(g, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
+    return dx, dy
 
 
 def canny_thresholds(

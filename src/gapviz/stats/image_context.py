@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import cv2
 import numpy as np
 
-from gapviz.stats._pixels import check_image, erode, grey
+from gapviz.stats._pixels import check_image, erode, grey, mean_var
 from gapviz.stats.canny import Canny, smoothed_gradients
 
 #: erosion (px) of object and background away from the outline
@@ -57,8 +58,8 @@ class ImageContext:
 
     @cached_property
     def grey_mean_sd(self) -> tuple[float, float]:
-        # numpy's float64 pairwise sums are deterministic; OpenCV's threaded reductions are not
-        return float(self.grey.mean(dtype=np.float64)), float(self.grey.std(dtype=np.float64))
+        mean, var = mean_var(self.grey)
+        return mean, math.sqrt(var)
 
     @cached_property
     def object(self) -> np.ndarray:
@@ -87,3 +88,13 @@ class ImageContext:
     def edge_index(self) -> np.ndarray:
         """Flat (row-major) indices of the Canny edge pixels."""
         return np.flatnonzero(self.edges_u8)
+
+    @cached_property
+    def region_indices(self) -> tuple[tuple[str, np.ndarray], ...]:
+        """``(("object", flat indices), ("background", flat indices))`` of the two regions."""
+        return ("object", np.flatnonzero(self.object)), ("background", np.flatnonzero(self.background))
+
+    def region_values(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """``values`` (H, W) on each region, as 1-D arrays in row-major order (``values[region]``)."""
+        flat = values.reshape(-1)
+        return {name: np.take(flat, idx) for name, idx in self.region_indices}

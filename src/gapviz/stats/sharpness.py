@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from gapviz.stats._pixels import mean_var
 from gapviz.stats._pixels import nan as _nan
 from gapviz.stats._registry import register
 from gapviz.stats.image_context import ImageContext
@@ -12,6 +13,14 @@ from gapviz.stats.image_context import ImageContext
 #: Gaussian sigma (px) of the Laplacian of Gaussian in coarse_sharpness
 COARSE_SIGMA = 2.0
 _BLUR_H_SIZE = 11
+
+
+def _region_variances(ctx: ImageContext, values: np.ndarray, key: str) -> dict[str, float]:
+    """``{key.object, key.background}``: the variance of ``values`` on each region (NaN under 2 pixels)."""
+    return {
+        f"{key}.{name}": mean_var(v)[1] if v.size >= 2 else _nan()
+        for name, v in ctx.region_values(values).items()
+    }
 
 
 @register(
@@ -29,15 +38,9 @@ def laplacian_var(ctx: ImageContext) -> dict[str, float]:
     for partial light +0.6 plain versus -0.7 relative, i.e. the opposite, one-way-ignored direction).
     """
     lap = cv2.Laplacian(ctx.grey, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
-    out = {}
-    for name, region in (("object", ctx.object), ("background", ctx.background)):
-        if np.count_nonzero(region) < 2:
-            out[f"laplacian_var.{name}"] = _nan()
-            continue
-        out[f"laplacian_var.{name}"] = float(lap[region].var(dtype=np.float64))
-    mean_obj = (
-        float(ctx.grey[ctx.object].mean(dtype=np.float64)) if np.count_nonzero(ctx.object) >= 2 else 0.0
-    )
+    out = _region_variances(ctx, lap, "laplacian_var")
+    obj = ctx.region_values(ctx.grey)["object"]
+    mean_obj = mean_var(obj)[0] if obj.size >= 2 else 0.0
     out["laplacian_rel.object"] = out["laplacian_var.object"] / mean_obj**2 if mean_obj > 0 else _nan()
     return out
 
@@ -54,14 +57,9 @@ def coarse_sharpness(ctx: ImageContext) -> dict[str, float]:
     and noise can be told apart. Grey levels squared.
     """
     smooth = cv2.GaussianBlur(ctx.grey, (0, 0), COARSE_SIGMA, borderType=cv2.BORDER_REFLECT)
-    log = cv2.Laplacian(smooth, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT) * np.float32(
-        COARSE_SIGMA**2
-    )
-    out = {}
-    for name, region in (("object", ctx.object), ("background", ctx.background)):
-        key = f"coarse_sharpness.{name}"
-        out[key] = float(log[region].var(dtype=np.float64)) if np.count_nonzero(region) >= 2 else _nan()
-    return out
+    # the scale inside the filter: a power of two (sigma 2), so the same bits as multiplying after it
+    log = cv2.Laplacian(smooth, cv2.CV_32F, ksize=1, scale=COARSE_SIGMA**2, borderType=cv2.BORDER_REFLECT)
+    return _region_variances(ctx, log, "coarse_sharpness")
 
 
 def _blur_effect(grey: np.ndarray, h_size: int = _BLUR_H_SIZE) -> float:
@@ -70,7 +68,7 @@ def _blur_effect(grey: np.ndarray, h_size: int = _BLUR_H_SIZE) -> float:
     Same definition as scikit-image's (uniform re-blur along each axis, Sobel differences,
     borders [2:-1] excluded, the maximum over the two axes); about 5x faster.
     """
-    img = grey.astype(np.float32)
+    img = np.asarray(grey, np.float32)
     eps = 1e-10
     blur_values = []
     for axis in (0, 1):
@@ -78,14 +76,15 @@ def _blur_effect(grey: np.ndarray, h_size: int = _BLUR_H_SIZE) -> float:
         reblurred = cv2.blur(img, ksize, borderType=cv2.BORDER_REFLECT)
         # derivative along `axis`, smoothed [1, 2, 1] / 4 across it (skimage.filters.sobel)
         dx, dy = (0, 1) if axis == 0 else (1, 0)
-        sharp = np.abs(cv2.Sobel(img, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT))
-        soft = np.abs(
-            cv2.Sobel(reblurred, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
+        sharp, soft = (
+            cv2.Sobel(a, cv2.CV_32F, dx, dy, ksize=3, scale=0.25, borderType=cv2.BORDER_REFLECT)
+            for a in (img, reblurred)
         )
-        sharp = cv2.max(sharp[2:-1, 2:-1], eps)
-        soft = cv2.max(soft[2:-1, 2:-1], eps)
-        m1 = float(sharp.sum(dtype=np.float64))
-        m2 = float(cv2.max(cv2.subtract(sharp, soft), 0.0).sum(dtype=np.float64))
+        sharp = cv2.max(np.abs(sharp, out=sharp)[2:-1, 2:-1], eps)
+        soft = cv2.max(np.abs(soft, out=soft)[2:-1, 2:-1], eps)
+        # OpenCV's sums accumulate in float64 like numpy's (they differ from them by ~1e-16), 2.5x faster
+        m1 = cv2.sumElems(sharp)[0]
+        m2 = cv2.sumElems(cv2.max(cv2.subtract(sharp, soft), 0.0))[0]
         blur_values.append(abs(m1 - m2) / m1)
     return max(blur_values)
 
