@@ -87,14 +87,8 @@ class ImageContext:
     @cached_property
     def edge_index(self) -> np.ndarray:
         """Flat (row-major) indices of the Canny edge pixels."""
-        return np.flatnonzero(self.edges_u8)
-
-    @cached_property
-    def region_indices(self) -> tuple[tuple[str, np.ndarray], ...]:
-        """``(("object", flat indices), ("background", flat indices))`` of the two regions."""
-        return ("object", np.flatnonzero(self.object)), ("background", np.flatnonzero(self.background))
+        return np.flatnonzero(self.edges)
 
     def region_values(self, values: np.ndarray) -> dict[str, np.ndarray]:
-        """``values`` (H, W) on each region, as 1-D arrays in row-major order (``values[region]``)."""
-        flat = values.reshape(-1)
-        return {name: np.take(flat, idx) for name, idx in self.region_indices}
+        """``values`` (H, W) on the object and on the background, as 1-D arrays in row-major order."""
+        return {"object": values[self.object], "background": values[self.background]}

@@ -72,11 +72,10 @@ def channel_noise_sigmas(image: np.ndarray, region: np.ndarray) -> list[float]:
         image, cv2.CV_16S, _NOISE_KERNEL_1D, _NOISE_KERNEL_1D, borderType=cv2.BORDER_REFLECT
     )
     inside = cv2.erode(np.ascontiguousarray(region).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    even = np.zeros_like(inside)
-    even[::2, ::2] = inside[::2, ::2]
-    idx = np.flatnonzero(even)
-    if idx.size < _MIN_NOISE_PIXELS:
+    ys, xs = np.nonzero(inside[::2, ::2])
+    if ys.size < _MIN_NOISE_PIXELS:
         return [_nan()] * 3
+    idx = ys * (2 * inside.shape[1]) + 2 * xs  # flat indices of those even-row, even-column pixels
     residuals = np.take(residual.reshape(-1, 3), idx, axis=0)  # (n, 3) int16
     return [m * _MAD_TO_SIGMA / 6.0 for m in _median_abs(residuals)]
 
