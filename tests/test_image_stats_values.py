@@ -189,3 +189,73 @@ if __name__ == "__main__":
         with open(FIXTURE) as f:
             diffs = differences(values, json.load(f))
         print("\n".join(diffs) or "all pinned values reproduced")
+
+
+# ----------------------------------------------------------------------------- the faster paths equal the slow ones
+
+
+def _random_images():
+    rng = np.random.default_rng(3)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (131, 97, 3), dtype=np.uint8), (0, 0), 2.0)
+    return [rng.integers(0, 256, (97, 131, 3), dtype=np.uint8), smooth, np.full((33, 17, 3), 77, np.uint8)]
+
+
+def test_grey_equals_the_weighted_channel_sum_bit_for_bit():
+    from gapviz.stats._pixels import grey
+
+    for img in _random_images():
+        r, g, b = cv2.split(img)
+        old = cv2.scaleAdd(
+            b.astype(np.float32), 0.114, cv2.addWeighted(r, 0.299, g, 0.587, 0.0, dtype=cv2.CV_32F)
+        )
+        np.testing.assert_array_equal(grey(img), old)
+
+
+def test_int16_sobel_equals_the_rounded_float_sobel():
+    from gapviz.stats._pixels import grey
+    from gapviz.stats.canny import smoothed_gradients
+
+    for img in _random_images():
+        g = grey(img)
+        smooth = cv2.GaussianBlur(g, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+        for (dx, dy), got in zip(((1, 0), (0, 1)), smoothed_gradients(g, 1.0), strict=True):
+            want = np.rint(cv2.Sobel(smooth, cv2.CV_32F, dx, dy, ksize=3, borderType=cv2.BORDER_REFLECT))
+            np.testing.assert_array_equal(got, want.astype(np.int16))
+
+
+def test_integer_noise_sigmas_equal_the_float_path():
+    from gapviz.stats.noise import _noise_sigma, channel_noise_sigmas
+
+    rng = np.random.default_rng(4)
+    for img in _random_images()[:2]:
+        region = rng.random(img.shape[:2]) < 0.8
+        want = [_noise_sigma(np.ascontiguousarray(img[..., c], np.float32), region) for c in range(3)]
+        assert channel_noise_sigmas(img, region) == want
+
+
+def test_canny_dataclass_unpacks_like_the_tuple_and_gives_the_same_statistics(inputs):
+    import dataclasses
+
+    from gapviz import GapvizError
+
+    real, real_m, synth, synth_m = inputs["64px_seeds0-2"]
+    canny = stats.Canny.from_images(real)
+    low, high, sigma = canny
+    assert (
+        (low, high, sigma)
+        == (*stats.canny_thresholds(real), stats.CANNY_SIGMA)
+        == (canny[0], canny[1], canny[2])
+    )
+    assert canny.to_dict() == {"low": low, "high": high, "sigma": sigma}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        canny.low = 0.0  # type: ignore[misc]
+    a = stats.image_stats_pairs(real, real_m, synth, synth_m, canny=canny)
+    b = stats.image_stats_pairs(real, real_m, synth, synth_m, canny=tuple(canny))
+    for side in a:
+        assert a[side].keys() == b[side].keys()
+        for k in a[side]:
+            np.testing.assert_array_equal(a[side][k], b[side][k])
+    with pytest.raises(GapvizError, match="'canny'"):
+        stats.Canny(50.0, 20.0)
+    with pytest.raises(GapvizError, match="'canny'"):
+        stats.Canny.coerce("20, 50")

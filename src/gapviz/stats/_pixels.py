@@ -33,6 +33,11 @@ def grey(image: np.ndarray) -> np.ndarray:
 
     Bit for bit what ``0.299 r + 0.587 g`` (``cv2.addWeighted``) ``+ 0.114 b`` (``cv2.scaleAdd``)
     gave before, checked on all 2**24 colours, in a third of the time.
+
+    Examples
+    --------
+    >>> grey(np.full((2, 2, 3), (255, 0, 0), np.uint8))[0, 0].item()
+    76.2449951171875
     """
     return cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2GRAY)
 
@@ -42,6 +47,11 @@ def mean_var(values: np.ndarray) -> tuple[float, float]:
 
     OpenCV's sums accumulate in float64 like numpy's pairwise ones (they differ by ~1e-16
     relative) and are single-threaded, hence deterministic; the squares are summed around the mean.
+
+    Examples
+    --------
+    >>> mean_var(np.array([1.0, 2.0, 3.0, 4.0], np.float32))
+    (2.5, 1.25)
     """
     n = values.size
     mean = cv2.sumElems(values)[0] / n

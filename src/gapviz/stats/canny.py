@@ -120,7 +120,15 @@ class Canny:
 
 
 def smoothed_gradients(grey_image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """int16 Sobel derivatives of the Gaussian-smoothed grey image (the input of cv2.Canny)."""
+    """int16 Sobel derivatives of the Gaussian-smoothed grey image (the input of cv2.Canny).
+
+    Examples
+    --------
+    >>> ramp = np.tile(np.arange(16, dtype=np.float32) * 2, (8, 1))
+    >>> dx, dy = smoothed_gradients(ramp, 1.0)
+    >>> dx.dtype, int(dx[4, 8]), int(dy[4, 8])
+    (dtype('int16'), 16, 0)
+    """
     g = (
         cv2.GaussianBlur(grey_image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
         if sigma > 0

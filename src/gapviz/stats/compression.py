@@ -19,6 +19,15 @@ def jpeg_blockiness(ctx: ImageContext) -> dict[str, float]:
     About 1 for images without block artefacts, above 1 for JPEG at quality ~70 and below.
     Only meaningful on images still aligned with their codec's grid (not resized or cropped
     after decoding). NaN for images smaller than two blocks; 1 for a flat image.
+
+    Examples
+    --------
+    >>> from gapviz.scenes import render_scene
+    >>> from gapviz.stats import ImageContext
+    >>> scene = render_scene(0, size=128)
+    >>> ctx = ImageContext(scene.image, scene.mask, canny=(20.0, 50.0, 1.0))
+    >>> {k: round(v, 3) for k, v in jpeg_blockiness(ctx).items()}
+    {'jpeg_blockiness': 1.004}
     """
     g = ctx.grey
     b = _JPEG_BLOCK
