@@ -43,20 +43,20 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 
 def mean_var(values: np.ndarray) -> tuple[float, float]:
-    """Mean and (population) variance of a float32 array in float64, two passes, as numpy's.
+    """Mean and (population) variance in float64, exactly as ``values.mean()`` and ``values.var()``.
 
-    OpenCV's sums accumulate in float64 like numpy's pairwise ones (they differ by ~1e-16
-    relative) and are single-threaded, hence deterministic; the squares are summed around the mean.
+    The same operations as numpy's (its float64 pairwise sums do not depend on the data's memory
+    alignment; OpenCV's sums do, in the last bits), with the mean computed once for both.
 
     Examples
     --------
     >>> mean_var(np.array([1.0, 2.0, 3.0, 4.0], np.float32))
     (2.5, 1.25)
     """
-    n = values.size
-    mean = cv2.sumElems(values)[0] / n
-    centred = cv2.subtract(values, mean, dtype=cv2.CV_64F)
-    return mean, cv2.norm(centred, cv2.NORM_L2SQR) / n
+    mean = values.mean(dtype=np.float64)
+    centred = np.subtract(values, mean, dtype=np.float64)
+    np.multiply(centred, centred, out=centred)
+    return float(mean), float(centred.sum() / values.size)
 
 
 def erode(region: np.ndarray, radius: int) -> np.ndarray:

@@ -33,9 +33,10 @@ def jpeg_blockiness(ctx: ImageContext) -> dict[str, float]:
     b = _JPEG_BLOCK
     if min(g.shape) < 2 * b:
         return {"jpeg_blockiness": _nan()}
-    # |difference| between column j and j+1 summed down each column, and likewise for rows (float64 sums)
-    col = cv2.reduce(cv2.absdiff(g[:, 1:], g[:, :-1]), 0, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
-    row = cv2.reduce(cv2.absdiff(g[1:], g[:-1]), 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
+    # |difference| between column j and j+1 summed down each column, and likewise for rows; numpy's
+    # float64 sums, as OpenCV's depend on the rows' memory alignment in the last bits
+    col = cv2.absdiff(g[:, 1:], g[:, :-1]).sum(axis=0, dtype=np.float64)
+    row = cv2.absdiff(g[1:], g[:-1]).sum(axis=1, dtype=np.float64)
     on_col = (np.arange(col.size) % b) == b - 1
     on_row = (np.arange(row.size) % b) == b - 1
     boundary = (col[on_col].sum() / g.shape[0] + row[on_row].sum() / g.shape[1]) / (
