@@ -102,7 +102,7 @@ def _blur_effect(grey: np.ndarray, h_size: int = _BLUR_H_SIZE) -> float:
         soft = cv2.max(np.abs(soft, out=soft)[2:-1, 2:-1], eps)
         # numpy's sums: OpenCV's depend on the rows' memory alignment in the last bits
         m1 = float(sharp.sum(dtype=np.float64))
-        m2 = float(cv2.max(cv2.subtract(sharp, soft), 0.0).sum(dtype=np.float64))
+        m2 = float(np.maximum(cv2.subtract(sharp, soft, dst=soft), 0.0, out=soft).sum(dtype=np.float64))
         blur_values.append(abs(m1 - m2) / m1)
     return max(blur_values)
 
