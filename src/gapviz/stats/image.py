@@ -48,11 +48,11 @@ from gapviz.stats.image_context import ImageContext
 # The statistic modules register themselves on import, and this order is the registry's, hence that
 # of the result's keys and the report's rows (the order of the one module they came from).
 # isort: off
-from gapviz.stats import edges  # noqa: F401
-from gapviz.stats import sharpness  # noqa: F401
-from gapviz.stats import noise  # noqa: F401
-from gapviz.stats import colour  # noqa: F401
-from gapviz.stats import compression  # noqa: F401
+import gapviz.stats.edges  # noqa: F401
+import gapviz.stats.sharpness  # noqa: F401
+import gapviz.stats.noise  # noqa: F401
+import gapviz.stats.colour  # noqa: F401
+import gapviz.stats.compression  # noqa: F401
 # isort: on
 
 
