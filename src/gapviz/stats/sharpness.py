@@ -48,7 +48,7 @@ def laplacian_var(ctx: ImageContext) -> dict[str, float]:
     """
     lap = cv2.Laplacian(ctx.grey, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
     out = _region_variances(ctx, lap, "laplacian_var")
-    obj = ctx.region_values(ctx.grey)["object"]
+    obj = ctx.grey[ctx.object]
     mean_obj = mean_var(obj)[0] if obj.size >= 2 else 0.0
     out["laplacian_rel.object"] = out["laplacian_var.object"] / mean_obj**2 if mean_obj > 0 else _nan()
     return out
