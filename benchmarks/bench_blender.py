@@ -24,7 +24,7 @@ def noise_table(args: argparse.Namespace) -> None:
     import cv2
     import numpy as np
 
-    from gapviz.stats.image import _noise_sigma
+    from gapviz.stats.noise import _noise_sigma
 
     counts = (2, 4, 16, 64)
     settings = resolve_settings("dataset1")

@@ -44,7 +44,7 @@ def alone(data: str, size: int, calibration_pairs: int, seed: int = 0) -> dict:
     (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
     if ri.shape[1] != size:
         raise SystemExit(f"images in {data} are {ri.shape[1]} px, not --size {size}")
-    canny = (*stats.canny_thresholds(ri[:8]), stats.CANNY_SIGMA)  # compare: the first batch's real images
+    canny = stats.Canny.from_images(ri[:8])  # compare: the first batch's real images
     values = stats.image_stats_pairs(ri, rm, si, sm, canny=canny)
     pair_values = {
         k: (values["real"][k], values["synth"][k]) for k in set(values["real"]) & set(values["synth"])

@@ -186,7 +186,7 @@ def method_c(base, names: list[str], data: str, batch: int) -> None:
         acc.add_layer(name, ids, real=stats.layer_summaries_np(f[:n], msk["real"]),
                       synth=stats.layer_summaries_np(f[n:], msk["synth"]))  # fmt: skip
     del feats
-    canny = (*stats.canny_thresholds(rgb["real"]), stats.CANNY_SIGMA)
+    canny = stats.Canny.from_images(rgb["real"])
     acc.add_images(ids, stats.image_stats_pairs(rgb["real"], msk["real"], rgb["synth"], msk["synth"], canny=canny))
     acc.finalize(seed=0, n_boot=1000)
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     data = make_data(args.data, args.pairs, args.size)
 
     (ri, rm), (si, sm) = load_side(data, "real"), load_side(data, "synth")
-    canny = (*stats.canny_thresholds(ri[:8]), stats.CANNY_SIGMA)
+    canny = stats.Canny.from_images(ri[:8])
     n = len(ri)
     print(f"image {args.size}x{args.size}; {n} pairs; CPU ms per image, median of {args.repeats}")
     print("\n| statistic | CPU ms per image |\n|---|---|")

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         for preset in args.presets:
             scenes = [render_scene(seed, preset=preset, size=size) for seed in range(args.n)]
             images = np.stack([s.image for s in scenes])
-            canny = (*stats.canny_thresholds(images), stats.CANNY_SIGMA)
+            canny = stats.Canny.from_images(images)
             values = {}
             for px in (0, *SHIFTS):
                 masks = [shifted(s.mask, px) for s in scenes]

@@ -28,7 +28,7 @@ from gapviz.scenes.blender import (
     render_requests,
     sigma_for_fstop,
 )
-from gapviz.stats.image import _noise_sigma
+from gapviz.stats.noise import _noise_sigma
 
 SIZE = 96
 SEED = 3

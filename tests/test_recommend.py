@@ -73,7 +73,7 @@ def test_calibration_recovers_a_background_blur():
     synth = [np.asarray(s.image) for s in scenes]
     masks = [np.asarray(s.mask) for s in scenes]
     real = [apply_camera_knobs(img, m, {"camera_focus": 2.0}) for img, m in zip(synth, masks, strict=True)]
-    canny = (*stats.canny_thresholds(np.stack(real)), stats.CANNY_SIGMA)
+    canny = stats.Canny.from_images(np.stack(real))
 
     def measure(images, ms, names):
         return stats.image_stats_batch(images, ms, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))
@@ -124,7 +124,7 @@ def _blurred_sample(n=6, size=96):
     masks = [np.asarray(s.mask) for s in scenes]
     real = [apply_camera_knobs(img, m, {"camera_focus": 2.0, "sensor_noise": 3.0}, seed=50 + i)
             for i, (img, m) in enumerate(zip(synth, masks, strict=True))]  # fmt: skip
-    canny = (*stats.canny_thresholds(np.stack(real)), stats.CANNY_SIGMA)
+    canny = stats.Canny.from_images(np.stack(real))
 
     def measure(images, ms, names):
         return stats.image_stats_batch(images, ms, canny=canny, stats=stats.REGISTRY.producers(names, kind="image"))

@@ -11,7 +11,7 @@ How ``compare()`` uses it, per batch of B pairs::
     from gapviz import stats
 
     reducer = stats.make_layer_reducer(pooled_size=4, band_px=1)       # once
-    canny = (*stats.canny_thresholds(first_real_images), stats.CANNY_SIGMA)  # once, real side only
+    canny = stats.Canny.from_images(first_real_images)                 # once, real side only
     acc = stats.PairAccumulator(layers=tapper.layers, cap=500, seed=seed)
 
     # per batch (pair_ids: ints or stems; masks at model input size, (B, H, W, 1) float32 for the graph)
@@ -35,14 +35,19 @@ Public API
 Layer reductions (:mod:`gapviz.stats.layer`)
     ``make_layer_reducer(*, pooled_size=4, band_px=1, stats=None) -> LayerReducer``;
     ``layer_summaries_np(activation, mask, *, pooled_size=4, band_px=1, stats=None) -> dict``.
-Image statistics (:mod:`gapviz.stats.image`)
-    ``canny_thresholds(images, *, sigma=1.0, high_percentile=70, low_ratio=0.4) -> (low, high)``;
-    ``canny_edges(image, low, high, *, sigma=1.0) -> bool (H, W)``;
-    ``edge_agreement(edges_a, edges_b, *, tol_px=2) -> float``;
+Canny baseline (:mod:`gapviz.stats.canny`)
+    ``Canny(low, high, sigma=1.0)`` (frozen; ``Canny.from_images(images)``, ``to_dict()``, unpacks as
+    ``low, high, sigma``); ``canny_thresholds(images, *, sigma=1.0, high_percentile=70, low_ratio=0.4)
+    -> (low, high)``; ``canny_edges(image, low, high, *, sigma=1.0) -> bool (H, W)``;
+    ``edge_agreement(edges_a, edges_b, *, tol_px=2) -> float``.
+Image statistics (:mod:`gapviz.stats.image`; the statistics by idea in :mod:`~gapviz.stats.edges`,
+:mod:`~gapviz.stats.sharpness`, :mod:`~gapviz.stats.noise`, :mod:`~gapviz.stats.colour`,
+:mod:`~gapviz.stats.compression`)
     ``image_stats(image, mask, *, canny) -> dict[str, float]``;
     ``image_stats_batch(images, masks, *, canny) -> dict[str, ndarray (N,)]``;
     ``image_stats_pairs(real, real_masks, synth, synth_masks, *, canny) -> {"real", "synth", "pair"}``;
-    ``ImageContext`` (shared intermediates of one image).
+    ``ImageContext`` (:mod:`gapviz.stats.image_context`: shared intermediates of one image).
+    ``canny`` is a ``Canny`` or a ``(low, high, sigma)`` tuple.
 Similarity (:mod:`gapviz.stats.similarity`)
     ``cka(x, y, *, debiased=True) -> float``; ``kid(x, y, *, n_subsets=None, subset_size=None,
     seed=0) -> float``; ``cka_stat(x, y, *, seed, n_boot) -> Set``;
@@ -63,23 +68,17 @@ from __future__ import annotations
 
 from gapviz.stats._registry import REGISTRY, Registry, register
 from gapviz.stats.accumulate import SET_STATS, PairAccumulator
+from gapviz.stats.canny import CANNY_SIGMA, Canny, canny_edges, canny_thresholds, edge_agreement
 from gapviz.stats.decay import decay_slope, decay_slope_stat
-from gapviz.stats.image import (
-    CANNY_SIGMA,
-    ImageContext,
-    canny_edges,
-    canny_thresholds,
-    edge_agreement,
-    image_stats,
-    image_stats_batch,
-    image_stats_pairs,
-)
+from gapviz.stats.image import image_stats, image_stats_batch, image_stats_pairs
+from gapviz.stats.image_context import ImageContext
 from gapviz.stats.inference import bootstrap_paired, noise_floor, paired_stat, unpaired_stat
 from gapviz.stats.layer import LayerReducer, layer_summaries_np, make_layer_reducer
 from gapviz.stats.similarity import cka, cka_stat, kid, kid_stat
 
 __all__ = [
     "CANNY_SIGMA",
+    "Canny",
     "REGISTRY",
     "SET_STATS",
     "ImageContext",
