@@ -24,7 +24,7 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.stats._registry import register
-from gapviz.stats.inference import derive_seed, json_float, percentile_ci, resample_counts
+from gapviz.stats.inference import SetStat, derive_seed, json_float, percentile_ci, resample_counts
 
 N_SPLITS = 11
 
@@ -243,17 +243,17 @@ def kid(x, y, *, n_subsets: int | None = None, subset_size: int | None = None, s
 # ----------------------------------------------------------------------------- set statistics with CIs
 
 
-def set_stat(value, boots, noise_floor, n: int) -> dict:
-    """The JSON shape of a set statistic: ``{"value", "ci95", "noise_floor", "n"}``."""
-    return {
-        "value": json_float(value),
-        "ci95": percentile_ci(boots) if boots is not None else [None, None],
-        "noise_floor": json_float(noise_floor),
-        "n": int(n),
-    }
+def set_stat(value, boots, noise_floor, n: int) -> SetStat:
+    """A set statistic, the JSON shape ``{"value", "ci95", "noise_floor", "n"}`` (`SetStat`)."""
+    return SetStat(
+        value=json_float(value),
+        ci95=tuple(percentile_ci(boots)) if boots is not None else (None, None),
+        noise_floor=json_float(noise_floor),
+        n=int(n),
+    )
 
 
-def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) -> dict:
+def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) -> SetStat:
     """Debiased linear CKA of paired rows, with a paired bootstrap CI, as a set statistic.
 
     Parameters
@@ -267,7 +267,7 @@ def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) 
 
     Returns
     -------
-    dict
+    SetStat
         ``{"value", "ci95", "noise_floor": None, "n"}``. CKA compares the two sides directly,
         so it has no within-set noise floor; read its CI instead.
 
@@ -294,7 +294,7 @@ def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) 
     return set_stat(value, boots, None, n)
 
 
-def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) -> dict:
+def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) -> SetStat:
     """KID with a bootstrap CI and a within-real noise floor, as a set statistic.
 
     Parameters
@@ -311,7 +311,7 @@ def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) ->
 
     Returns
     -------
-    dict
+    SetStat
         ``{"value", "ci95", "noise_floor", "n"}``; ``noise_floor`` is the median over random
         splits of ``|KID(real half A, real half B)|`` (None for fewer than 4 real rows); ``n`` is
         the number of pairs (unpaired: the smaller side).
