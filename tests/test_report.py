@@ -225,7 +225,7 @@ def test_report_with_missing_values():
 
 
 def test_canny_caption_uses_stored_agreement(result):
-    from gapviz.plots import _canny_caption
+    from gapviz.report._fig_maps import canny_caption as _canny_caption
 
     assert _canny_caption(result).startswith("edge-map agreement over all pairs: real 0.42, synthetic 0.37")
 
