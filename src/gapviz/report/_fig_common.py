@@ -42,6 +42,14 @@ NEUTRAL_COLOR = "#9a9a9a"
 
 
 def new_figure(width: float, height: float, *, dpi: float) -> Figure:
+    """A matplotlib figure on its own Agg canvas (no pyplot, no figure manager).
+
+    Examples
+    --------
+    >>> fig = new_figure(4, 3, dpi=50)
+    >>> fig.get_size_inches().tolist(), type(fig.canvas).__name__
+    ([4.0, 3.0], 'FigureCanvasAgg')
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -51,7 +59,14 @@ def new_figure(width: float, height: float, *, dpi: float) -> Figure:
 
 
 def mpl_text(value: Any) -> str:
-    """A user string made safe for matplotlib text: ``$`` would start mathtext."""
+    """A user string made safe for matplotlib text: ``$`` would start mathtext.
+
+    Examples
+    --------
+    >>> text = mpl_text("price $5")
+    >>> len(text), text.endswith("$5")  # one backslash more
+    (9, True)
+    """
     return str(value).replace("$", r"\$")
 
 
@@ -67,7 +82,13 @@ def short_layer_name(name: str) -> str:
 
 
 def num(value: Any) -> float:
-    """A float, or NaN for a missing value (matplotlib leaves a gap)."""
+    """A float, or NaN for a missing value (matplotlib leaves a gap).
+
+    Examples
+    --------
+    >>> num("0.5"), num(None)
+    (0.5, nan)
+    """
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -76,11 +97,30 @@ def num(value: Any) -> float:
 
 
 def ci_bounds(stat: Mapping | None) -> tuple[float, float]:
+    """The ``ci95`` of a stored statistic as two floats (NaN where missing).
+
+    Examples
+    --------
+    >>> ci_bounds({"ci95": [0.1, None]}), ci_bounds(None)
+    ((0.1, nan), (nan, nan))
+    """
     ci = (stat or {}).get("ci95") or (None, None)
     return num(ci[0]), num(ci[1])
 
 
 def example_pair(result: GapResult, example: int) -> ExamplePair:
+    """The example pair at index ``example``, or a `GapvizError` naming the valid range.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> example_pair(example_result(), -1).stem
+    'pair_1'
+    >>> example_pair(example_result(), 5)
+    Traceback (most recent call last):
+    ...
+    gapviz._errors.GapvizError: Argument 'example' must be an index into the 2 example pairs of this result (0..1) but got 5
+    """
     n = len(result.examples)
     if not isinstance(example, (int, np.integer)) or not -n <= example < n:
         raise GapvizError(
@@ -93,6 +133,15 @@ def example_pair(result: GapResult, example: int) -> ExamplePair:
 
 
 def feature_of(pair: ExamplePair, layer: str | int) -> FeatureExample:
+    """A pair's feature maps at one layer (path, bare name or index), or a `GapvizError`.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> pair = example_result().examples[0]
+    >>> feature_of(pair, "conv2").layer, feature_of(pair, 0).layer
+    ('demo/conv2', 'demo/conv1')
+    """
     features = pair.features
     if isinstance(layer, (int, np.integer)):
         if not -len(features) <= layer < len(features):
@@ -109,6 +158,15 @@ def feature_of(pair: ExamplePair, layer: str | int) -> FeatureExample:
 
 
 def hide_ticks(ax) -> None:
+    """Remove an axes' ticks and frame (for image panels).
+
+    Examples
+    --------
+    >>> ax = new_figure(2, 2, dpi=50).add_subplot()
+    >>> hide_ticks(ax)
+    >>> list(ax.get_xticks()), any(s.get_visible() for s in ax.spines.values())
+    ([], False)
+    """
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -120,6 +178,12 @@ def figure_png(fig: Figure, *, dpi: float, alt: str) -> dict:
 
     RGB without the alpha channel is about a tenth smaller than matplotlib's RGBA PNG; the
     figures are opaque anyway. Nothing is quantised: faint background activations are the point.
+
+    Examples
+    --------
+    >>> data = figure_png(new_figure(2, 1, dpi=50), dpi=40, alt="empty")
+    >>> data["src"][:22], data["width"], data["height"], data["alt"]
+    ('data:image/png;base64,', 80, 40, 'empty')
     """
     from PIL import Image
 

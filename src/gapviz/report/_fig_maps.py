@@ -141,6 +141,14 @@ def plot_feature_maps(
 
 # -- Canny baseline ------------------------------------------------------------------------------
 def canny_caption(result: GapResult) -> str:
+    """The caption under the Canny figure: the stored edge-map agreement and its CI (empty without one).
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> canny_caption(example_result())
+    'edge-map agreement over all pairs: real 1, synthetic 0.6 (diff 95 % CI -0.45, -0.35)'
+    """
     stat = result.image_stats.get("canny_edge_agreement") or result.image_stats.get("canny_agreement")
     if not stat:
         return ""

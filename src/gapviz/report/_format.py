@@ -54,6 +54,13 @@ def format_ci(ci: Any, digits: int = 3) -> str:
 
 
 def pretty(value: Any) -> str:
+    """A value as the report prints it: numbers through `format_number`, the rest as JSON.
+
+    Examples
+    --------
+    >>> pretty(0.123456), pretty(3), pretty("text"), pretty([1, None])
+    ('0.123', '3', 'text', '[1, null]')
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -65,6 +72,13 @@ def pretty(value: Any) -> str:
 
 
 def as_float(value: Any) -> float:
+    """``float(value)``, or NaN for a missing or non-numeric value.
+
+    Examples
+    --------
+    >>> as_float("2"), as_float(None)
+    (2.0, nan)
+    """
     try:
         return float(value)
     except (TypeError, ValueError):

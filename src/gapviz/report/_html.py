@@ -25,7 +25,13 @@ __all__ = ["environment", "render_report"]
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the package's templates (autoescape on, undefined names fail)."""
+    """The Jinja2 environment of the package's templates (autoescape on, undefined names fail).
+
+    Examples
+    --------
+    >>> environment().get_template("summary.html").name
+    'summary.html'
+    """
     import jinja2
 
     env = jinja2.Environment(

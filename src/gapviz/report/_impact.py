@@ -38,7 +38,16 @@ def _amount(value: Any) -> str:
 
 def plot_impact(block: Mapping, *, width: float = 8.0, dpi: float = 100) -> Figure:
     """Horizontal bars: mean signed change of the prediction per knob (and all together), 95 % CI whiskers;
-    a hollow diamond marks the mean absolute change (same axis, drawn with the sign of the mean change)."""
+    a hollow diamond marks the mean absolute change (same axis, drawn with the sign of the mean change).
+
+    Examples
+    --------
+    >>> block = {"unit": "wear (fraction)", "ranking": [{"knob": "camera_focus", "mean_change": 0.02,
+    ...          "ci95": [0.01, 0.03], "mean_abs_change": 0.03, "excludes_zero": True}]}
+    >>> fig = plot_impact(block)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['camera_focus']
+    """
     rows = list(block.get("ranking") or ())
     if block.get("all") and len(rows) > 1:
         rows.append({"knob": "all together", **block["all"]})
@@ -66,7 +75,16 @@ def plot_impact(block: Mapping, *, width: float = 8.0, dpi: float = 100) -> Figu
 
 def plot_attribution_maps(pair: Mapping, image_real: np.ndarray | None = None, image_synth: np.ndarray | None = None,
                           *, width: float = 10.0, dpi: float = 100) -> Figure:  # fmt: skip
-    """One example pair: real (top) and synthetic (bottom) |gradient x activation| per layer, one colour scale per layer."""
+    """One example pair: real (top) and synthetic (bottom) |gradient x activation| per layer, one colour scale per layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> maps = {"demo/conv1": (np.ones((4, 4)), np.zeros((4, 4)))}
+    >>> fig = plot_attribution_maps({"stem": "pair_0", "maps": maps})
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (2, 'conv1')
+    """
     layers = list(pair["maps"])
     with_images = image_real is not None and image_synth is not None
     ncols = len(layers) + int(with_images)
@@ -93,7 +111,14 @@ def plot_attribution_maps(pair: Mapping, image_real: np.ndarray | None = None, i
 
 
 def impact_view(result: GapResult, fig: Callable[..., dict] | None = None) -> dict | None:
-    """The section's rows, notes and figures (``fig(figure, alt, chart=...)`` embeds one); None without a block."""
+    """The section's rows, notes and figures (``fig(figure, alt, chart=...)`` embeds one); None without a block.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> impact_view(example_result()) is None  # no model impact measured
+    True
+    """
     block = result.model_impact or {}
     if not block:
         return None

@@ -36,7 +36,15 @@ _VERDICT_CSS = {"gap": "gap", "within noise": "noise", "below floor": "noise", N
 
 
 def stat_row(name: str, stat: Mapping, **extra: Any) -> dict:
-    """One table row of a paired ``Stat`` or a set statistic; its status is the statistic's verdict."""
+    """One table row of a paired ``Stat`` or a set statistic; its status is the statistic's verdict.
+
+    Examples
+    --------
+    >>> row = stat_row("brightness", {"real": 0.4, "synth": 0.5, "diff": 0.1, "ci95": [0.05, 0.15],
+    ...                               "noise_floor": 0.02, "effect_size": 2.0, "n": 20, "paired": True})
+    >>> row["status"], row["css"], row["ci"], row["kind"]
+    ('gap', 'gap', '[0.05, 0.15]', 'paired')
+    """
     stat = stat or {}
     verdict = verdict_of(stat)
     return {
@@ -59,16 +67,40 @@ def stat_row(name: str, stat: Mapping, **extra: Any) -> dict:
 
 
 def sorted_by_effect(rows: list[dict]) -> list[dict]:
+    """Rows by decreasing |effect size|; rows without one last.
+
+    Examples
+    --------
+    >>> [r["name"] for r in sorted_by_effect([{"name": "a", "effect_abs": 0.5}, {"name": "b", "effect_abs": float("nan")},
+    ...                                       {"name": "c", "effect_abs": 2.0}])]
+    ['c', 'a', 'b']
+    """
     return sorted(rows, key=lambda r: -r["effect_abs"] if math.isfinite(r["effect_abs"]) else math.inf)
 
 
 def ordered(keys: Iterable[str], first: Iterable[str]) -> list[str]:
+    """``keys`` with those of ``first`` in front (in that order), the rest sorted.
+
+    Examples
+    --------
+    >>> ordered(["kid", "b", "cka_gap", "a"], ("cka_gap", "cka_pooled", "kid"))
+    ['cka_gap', 'kid', 'a', 'b']
+    """
     keys = list(keys)
     head = [k for k in first if k in keys]
     return head + sorted(k for k in keys if k not in head)
 
 
 def recommendation_card(rec: Mapping) -> dict:
+    """One recommendation as its card prints it.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> card = recommendation_card(example_result().recommendations[0])
+    >>> card["knob"], card["severity_css"], card["suggested"], card["evidence"][0]["ci"]
+    ('exposure', 'medium', 'exposure = -0.25 EV stops', '[0.06, 0.1]')
+    """
     suggested = rec.get("suggested")
     if suggested is not None:
         parameter = rec.get("parameter") or rec.get("knob")
@@ -104,7 +136,15 @@ def recommendation_card(rec: Mapping) -> dict:
 def before_after(result: GapResult, before: GapResult) -> list[dict]:
     """Per recommended knob: the gap |mean synth - mean real| of its main statistic (first evidence
     item), before vs after, in the statistic's own units. (Not |effect size|: the paired d_z grows as
-    pairs become more alike, so it can rise while the gap itself shrinks.)"""
+    pairs become more alike, so it can rise while the gap itself shrinks.)
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> row = before_after(example_result(), example_result())[0]
+    >>> row["knob"], row["before"], row["after"], row["verdict"]
+    ('exposure', '0.08', '0.08', 'not narrowed')
+    """
     rows, seen = [], set()
     recs = [(r, "before") for r in before.recommendations] + [(r, "after") for r in result.recommendations]
     after_severity = {r.get("knob"): r.get("severity") for r in result.recommendations}
@@ -159,6 +199,14 @@ def _overall(result: GapResult) -> dict:
 
 
 def before_after_overall(result: GapResult, before: GapResult) -> list[dict]:
+    """The whole-comparison rows of the before/after section (mean CKA, recommendation counts).
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> [(r["before"], r["after"]) for r in before_after_overall(example_result(), example_result())]
+    [('0.85', '0.85'), ('1', '1'), ('0', '0')]
+    """
     old, new = _overall(before), _overall(result)
     return [
         {"label": "mean CKA of GAP vectors over tapped layers (1 = same representation)",
@@ -169,6 +217,13 @@ def before_after_overall(result: GapResult, before: GapResult) -> list[dict]:
 
 
 def model_rows(model: Mapping) -> list[tuple[str, str]]:
+    """The model table: (label, value) rows.
+
+    Examples
+    --------
+    >>> model_rows({"architecture": "MobileNetV2", "input_shape": [96, 96, None]})[1:2] + model_rows({})[5:6]
+    [('architecture', 'MobileNetV2'), ('input shape', '–')]
+    """
     sha = model.get("sha256") or ""
     shape = model.get("input_shape")
     return [
@@ -198,6 +253,14 @@ def _masks_text(masks: Mapping) -> list[tuple[str, str]]:
 
 
 def data_rows(data: Mapping) -> list[tuple[str, str]]:
+    """The data table: pairs, images, pairing, masks, provenance, sizes, skipped inputs.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> dict(data_rows(example_result().data))["pairing"]
+    'stem (paired)'
+    """
     paired = data.get("paired")
     rows = [("pairs", pretty(data.get("n_pairs", "–")))]
     if data.get("n_real") is not None or data.get("n_synth") is not None:
@@ -224,6 +287,14 @@ def data_rows(data: Mapping) -> list[tuple[str, str]]:
 
 
 def summary_line(result: GapResult) -> str:
+    """The one line at the top of the report and the Jupyter summary.
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> summary_line(example_result())
+    'demo (no hash) · 12 pairs, paired by stem · 2 layers · masks given'
+    """
     model, data = result.model, result.data
     parts = [
         f"{model.get('architecture') or 'model'} ({(model.get('sha256') or '')[:12] or 'no hash'})",

@@ -224,7 +224,15 @@ def _sections(view: Mapping[str, Any], before: GapResult | None) -> list[tuple[s
 
 def build_view(result: GapResult, *, title: str | None, before: GapResult | None, dpi: float,
                figures: bool, bar: Any = None) -> dict:
-    """The page's view model; ``figures=False`` gives only the summary (the Jupyter fragment)."""
+    """The page's view model; ``figures=False`` gives only the summary (the Jupyter fragment).
+
+    Examples
+    --------
+    >>> from gapviz.result import example_result
+    >>> view = build_view(example_result(), title=None, before=None, dpi=40, figures=True)
+    >>> view["title"], len(view["examples"]), view["sections"][0], view["image_fig"]["src"][:14]
+    ('gapviz report: the synthetic gap', 2, ('summary', 'Summary'), 'data:image/png')
+    """
     view = _summary_view(result, title)
     if not figures:
         return view

@@ -250,7 +250,13 @@ def derive_seed(seed: int, key: str) -> int:
 
 
 def json_float(x) -> float | None:
-    """``float(x)``, or None where ``x`` is None or not finite (JSON has no NaN)."""
+    """``float(x)``, or None where ``x`` is None or not finite (JSON has no NaN).
+
+    Examples
+    --------
+    >>> json_float(np.float32(0.5)), json_float(float("nan")), json_float(None)
+    (0.5, None, None)
+    """
     if x is None:
         return None
     x = float(x)
@@ -262,6 +268,12 @@ def resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[n
 
     Row ``b`` of the concatenated chunks says how often each of the ``n`` rows is drawn in
     resample ``b``; each row sums to ``n``.
+
+    Examples
+    --------
+    >>> chunks = list(resample_counts(np.random.default_rng(0), 5, 3))
+    >>> np.concatenate(chunks).shape, np.concatenate(chunks).sum(axis=1).tolist()
+    ((3, 5), [5.0, 5.0, 5.0])
     """
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
     done = 0
@@ -278,7 +290,13 @@ def _boot_means(rng: np.random.Generator, x: np.ndarray, n_boot: int) -> np.ndar
 
 
 def percentile_ci(boots: np.ndarray, *, level: float = 0.95) -> list[float | None]:
-    """Percentile interval ``[lo, hi]`` of bootstrap replicates (non-finite ones ignored)."""
+    """Percentile interval ``[lo, hi]`` of bootstrap replicates (non-finite ones ignored).
+
+    Examples
+    --------
+    >>> [round(v, 9) for v in percentile_ci(np.arange(101.0))], percentile_ci([np.nan])
+    ([2.5, 97.5], [None, None])
+    """
     boots = np.asarray(boots, dtype=np.float64)
     boots = boots[np.isfinite(boots)]
     if boots.size == 0:
