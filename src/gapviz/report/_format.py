@@ -12,7 +12,12 @@ from gapviz.stats.inference import Verdict, as_stat, verdict
 __all__ = ["VERDICT_TEXT", "as_float", "format_ci", "format_number", "pretty", "verdict_of"]
 
 #: how the report and the figures word `gapviz.stats.inference.verdict` (None: no CI to decide with)
-VERDICT_TEXT = {"gap": "gap", "within noise": "within noise", "below floor": "below noise floor", None: "no CI"}
+VERDICT_TEXT = {
+    "gap": "gap",
+    "within noise": "within noise",
+    "below floor": "below noise floor",
+    None: "no CI",
+}
 
 
 def format_number(value: Any, digits: int = 3) -> str:
@@ -33,7 +38,7 @@ def format_number(value: Any, digits: int = 3) -> str:
         return "–"
     if x == 0:
         return "0"
-    if abs(x) >= 10 ** digits:
+    if abs(x) >= 10**digits:
         return f"{x:,.0f}"
     if abs(x) < 1e-3:
         return f"{x:.{max(digits - 1, 1)}g}"

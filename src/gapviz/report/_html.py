@@ -47,8 +47,14 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_report(result: GapResult, *, title: str | None = None, before: GapResult | None = None,
-                  dpi: float = 80, progress: bool | None = False) -> str:
+def render_report(
+    result: GapResult,
+    *,
+    title: str | None = None,
+    before: GapResult | None = None,
+    dpi: float = 80,
+    progress: bool | None = False,
+) -> str:
     """The self-contained HTML report of a comparison.
 
     Sections: summary, recommendations with their evidence, (before/after), curves across
