@@ -254,8 +254,8 @@ def json_float(x) -> float | None:
 
     Examples
     --------
-    >>> json_float(np.float32(0.5)), json_float(float("nan")), json_float(None)
-    (0.5, None, None)
+    >>> json_float(np.float32(0.5)), json_float(float("nan")), json_float(np.inf), json_float(None)
+    (0.5, None, None, None)
     """
     if x is None:
         return None
@@ -271,9 +271,17 @@ def resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[n
 
     Examples
     --------
-    >>> chunks = list(resample_counts(np.random.default_rng(0), 5, 3))
-    >>> np.concatenate(chunks).shape, np.concatenate(chunks).sum(axis=1).tolist()
-    ((3, 5), [5.0, 5.0, 5.0])
+    >>> rng = np.random.default_rng(0)
+    >>> [c.tolist() for c in resample_counts(rng, 5, 3)]
+    [[[0.0, 2.0, 1.0, 1.0, 1.0], [4.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 1.0, 2.0, 2.0]]]
+
+    A matrix product with the data gives every resample's sum at once (here bootstrap means):
+
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+    >>> rng = np.random.default_rng(0)
+    >>> means = np.concatenate([c @ x for c in resample_counts(rng, len(x), 1000)]) / len(x)
+    >>> means.shape, [round(v, 3) for v in percentile_ci(means)]
+    ((1000,), [1.8, 7.0])
     """
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
     done = 0
@@ -294,8 +302,11 @@ def percentile_ci(boots: np.ndarray, *, level: float = 0.95) -> list[float | Non
 
     Examples
     --------
-    >>> [round(v, 9) for v in percentile_ci(np.arange(101.0))], percentile_ci([np.nan])
-    ([2.5, 97.5], [None, None])
+    >>> boots = np.arange(101.0)
+    >>> [round(v, 3) for v in percentile_ci(boots)], percentile_ci(boots, level=0.5)
+    ([2.5, 97.5], [25.0, 75.0])
+    >>> percentile_ci([np.nan, np.inf])
+    [None, None]
     """
     boots = np.asarray(boots, dtype=np.float64)
     boots = boots[np.isfinite(boots)]
