@@ -244,7 +244,18 @@ def kid(x, y, *, n_subsets: int | None = None, subset_size: int | None = None, s
 
 
 def set_stat(value, boots, noise_floor, n: int) -> SetStat:
-    """A set statistic, the JSON shape ``{"value", "ci95", "noise_floor", "n"}`` (`SetStat`)."""
+    """A set statistic (`SetStat`), the JSON shape ``{"value", "ci95", "noise_floor", "n"}``.
+
+    ``boots`` (bootstrap replicates, or None) becomes the percentile CI; non-finite values become None.
+
+    Examples
+    --------
+    >>> s = set_stat(np.float32(0.25), np.linspace(0.0, 1.0, 101), float("nan"), 50)
+    >>> s["value"], [round(v, 3) for v in s["ci95"]], s["noise_floor"], s["n"]
+    (0.25, [0.025, 0.975], None, 50)
+    >>> set_stat(None, None, None, 3).to_dict()
+    {'value': None, 'ci95': [None, None], 'noise_floor': None, 'n': 3}
+    """
     return SetStat(
         value=json_float(value),
         ci95=tuple(percentile_ci(boots)) if boots is not None else (None, None),
