@@ -136,7 +136,16 @@ def run_inputs(model_path: Any, real: Any, synth: Any, masks: Any, pairing: Any,
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_atomic(pathlib.Path(tmp, "out", "gap.json"), b"{}")
+    ...     [p.name for p in pathlib.Path(tmp, "out").iterdir()]  # no temporary file left behind
+    ['gap.json']
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
