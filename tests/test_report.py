@@ -8,13 +8,13 @@ ResNet50 at 512x512 produces.
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -225,7 +225,7 @@ def test_report_with_missing_values():
 
 
 def test_canny_caption_uses_stored_agreement(result):
-    from gapviz.plots import _canny_caption
+    from gapviz.report._fig_maps import canny_caption as _canny_caption
 
     assert _canny_caption(result).startswith("edge-map agreement over all pairs: real 0.42, synthetic 0.37")
 
@@ -319,12 +319,22 @@ def test_plot_feature_maps_errors(result, kwargs, match):
 
 
 # -- packaging ---------------------------------------------------------------------------------------
-def test_templates_ship_as_package_data():
-    templates = resources.files("gapviz.report") / "templates"
-    for name in ("report.html", "summary.html", "_macros.html", "report.css"):
-        assert (templates / name).is_file(), name
-    pyproject = Path(__file__).parent.parent / "pyproject.toml"
-    assert '"report/templates/*"' in pyproject.read_text(encoding="utf-8")
+@pytest.mark.slow
+def test_templates_ship_in_the_built_wheel(tmp_path):
+    # build the wheel from a copy of the project (no network: the installed setuptools) and look inside
+    root = Path(__file__).parent.parent
+    project = tmp_path / "project"
+    shutil.copytree(root / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, project / name)
+    build = "import setuptools.build_meta as b, sys; print(b.build_wheel(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", build, str(tmp_path)], cwd=project, check=True, capture_output=True)
+    with zipfile.ZipFile(next(tmp_path.glob("gapviz-*.whl"))) as wheel:
+        shipped = {n.removeprefix("gapviz/report/templates/") for n in wheel.namelist()
+                   if n.startswith("gapviz/report/templates/")}
+    source = resources.files("gapviz.report") / "templates"
+    assert shipped == {entry.name for entry in source.iterdir() if entry.is_file()}
+    assert {"report.html", "summary.html", "_macros.html", "report.css"} <= shipped
 
 
 # -- in a real browser -------------------------------------------------------------------------------
@@ -362,7 +372,15 @@ def test_report_in_headless_chromium(tmp_path, result, html):
         assert len(image.convert("L").getcolors(maxcolors=1 << 16) or range(1 << 16)) > 16
 
 
-def test_base64_helper_rejects_garbage():
-    # guards _check_png_images itself: a broken data URI must fail it
-    with pytest.raises((AssertionError, binascii.Error)):
-        _check_png_images('<img src="data:image/png;base64,@@@" width="1" height="1">')
+def test_embedded_figure_is_an_rgb_png_of_its_stated_size(result):
+    # the report's own encoder (every chart goes through it): lossless RGB PNG, no metadata, true size
+    from gapviz.report._fig_common import figure_png
+
+    data = figure_png(result.plot_canny(), dpi=40, alt="canny")
+    assert data["src"].startswith("data:image/png;base64,") and data["alt"] == "canny"
+    raw = base64.b64decode(data["src"].split(",", 1)[1], validate=True)
+    with Image.open(io.BytesIO(raw)) as image:
+        assert image.format == "PNG" and image.mode == "RGB"
+        assert image.size == (data["width"], data["height"]) == (round(2 * 2.6 * 40 + 0.4 * 40), image.height)
+        assert not image.info.keys() - {"dpi"}, image.info
+    assert _check_png_images(f'<img src="{data["src"]}" width="{data["width"]}" height="{data["height"]}">') == 1

@@ -2,19 +2,21 @@
 
 Used by the command line before anything is loaded, and by `GapResult.save_report` /
 `GapResult.to_json` before they write, so Python callers get the same protection. Only the
-standard library is imported here (it sits below everything else).
+standard library is imported here (it sits below everything else). `write_atomic` is the one
+way gapviz writes a file (JSON, report, CSV): through a temporary file and a rename.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from gapviz._errors import GapvizError
 
-__all__ = ["OutputPathError", "check_outputs", "input_roots"]
+__all__ = ["OutputPathError", "check_outputs", "input_roots", "write_atomic"]
 
 #: kernel pseudo-filesystems: a report written there is lost (or worse), so it is refused up front
 _PSEUDO_ROOTS = tuple(Path(p) for p in ("/proc", "/sys", "/dev"))
@@ -140,3 +142,30 @@ def run_inputs(model_path: Any, real: Any, synth: Any, masks: Any, pairing: Any,
         for pair in pairset.pairs:
             out.extend(v for v in (pair.real, pair.synth, pair.mask_real, pair.mask_synth) if isinstance(v, str))
     return out
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_atomic(pathlib.Path(tmp, "out", "gap.json"), b"{}")
+    ...     [p.name for p in pathlib.Path(tmp, "out").iterdir()]  # no temporary file left behind
+    ['gap.json']
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        # mkstemp creates 0600; give the file the mode a plain open() would have
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -622,8 +622,8 @@ def attribution_shares(
                     pair[0 if side == "real" else 1] = m[j - start].astype(np.float32)
     out = {}
     for layer in layers:
-        stat = paired_stat(np.asarray(shares["real"][layer]), np.asarray(shares["synth"][layer]),
-                           seed=derive_seed(seed, "attribution." + layer), n_boot=n_boot)  # fmt: skip
+        stat = dict(paired_stat(np.asarray(shares["real"][layer]), np.asarray(shares["synth"][layer]),
+                                seed=derive_seed(seed, "attribution." + layer), n_boot=n_boot))  # fmt: skip
         stat["background_area"] = {side: float(np.mean(areas[side][layer])) if n else None for side in ("real", "synth")}
         stat["object_share"] = {side: float(np.nanmean(objects[side][layer])) if n else None for side in ("real", "synth")}
         out[layer] = stat

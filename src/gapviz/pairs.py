@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz._paths import write_atomic
 
 __all__ = ["PairTable", "furthest_pairs"]
 
@@ -168,8 +169,6 @@ class PairTable:
         writer.writerows([_cell(v) for v in row] for row in zip(*cols, strict=True))
         text = buf.getvalue()
         if path is not None:
-            from gapviz.result import write_atomic
-
             write_atomic(path, text.encode("utf-8"))
         return text
 

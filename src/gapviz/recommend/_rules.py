@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
+from gapviz.stats.inference import verdict
 
 __all__ = ["KNOBS", "RULES", "Recommendation", "Rule", "knobs_to_calibrate", "recommend"]
 
@@ -215,11 +216,7 @@ def _test(real: np.ndarray, synth: np.ndarray, log: bool, paired: bool) -> tuple
 def _significant(stat: Mapping | None, p: float, n_rules: int) -> bool:
     if stat is None or p >= ALPHA / n_rules:
         return False
-    lo, hi = (stat.get("ci95") or [None, None])[:2]
-    if lo is None or hi is None or lo <= 0 <= hi:
-        return False
-    floor, diff = stat.get("noise_floor"), stat.get("diff")
-    return not (floor is not None and diff is not None and abs(diff) <= floor)
+    return verdict(stat) == "gap"  # the CI excludes zero and |diff| exceeds the noise floor
 
 
 def _evidence_item(statistic: str, stat: Mapping, layer: str | None = None) -> dict:

@@ -13,7 +13,7 @@ lighter:
 * Canny edge maps are area-averaged to the panel size (thin edges stay visible as grey) and
   stored as grey PNG.
 
-Colour scales follow :func:`gapviz.plots.plot_feature_maps`: one energy scale shared by the real
+Colour scales follow :func:`gapviz.report.plot_feature_maps`: one energy scale shared by the real
 and the synthetic row of a layer, and one scale per channel shared by both rows.
 """
 

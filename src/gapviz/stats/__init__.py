@@ -28,7 +28,9 @@ How ``compare()`` uses it, per batch of B pairs::
 ``result`` is ``{"n_pairs", "image_stats": {key: Stat}, "layers": {name: {"stats": {...},
 "nonfinite", "images", "channels"}}, "decay": {"background_ratio_slope": Stat}}`` where
 ``Stat`` = ``{"real", "synth", "diff", "effect_size", "ci95", "noise_floor", "n", "paired",
-"dropped"}`` and a set statistic = ``{"value", "ci95", "noise_floor", "n"}``.
+"dropped"}`` and a set statistic (``SetStat``) = ``{"value", "ci95", "noise_floor", "n"}``: typed
+frozen records that are also read-only mappings of those JSON keys, with a ``verdict`` ("gap",
+"within noise", "below floor") decided by `gapviz.stats.inference.verdict` alone.
 
 Public API
 ----------
@@ -50,8 +52,8 @@ Image statistics (:mod:`gapviz.stats.image`; the statistics by idea in :mod:`~ga
     ``canny`` is a ``Canny`` or a ``(low, high, sigma)`` tuple.
 Similarity (:mod:`gapviz.stats.similarity`)
     ``cka(x, y, *, debiased=True) -> float``; ``kid(x, y, *, n_subsets=None, subset_size=None,
-    seed=0) -> float``; ``cka_stat(x, y, *, seed, n_boot) -> Set``;
-    ``kid_stat(x, y, *, seed, n_boot, paired=True) -> Set``.
+    seed=0) -> float``; ``cka_stat(x, y, *, seed, n_boot) -> SetStat``;
+    ``kid_stat(x, y, *, seed, n_boot, paired=True) -> SetStat``.
 Inference (:mod:`gapviz.stats.inference`)
     ``paired_stat(real, synth, *, seed, n_boot) -> Stat``; ``unpaired_stat(...) -> Stat``;
     ``bootstrap_paired(real, synth, stat_fn=None, *, n_boot, seed, level) -> [lo, hi]``;
@@ -72,7 +74,15 @@ from gapviz.stats.canny import CANNY_SIGMA, Canny, canny_edges, canny_thresholds
 from gapviz.stats.decay import decay_slope, decay_slope_stat
 from gapviz.stats.image import image_stats, image_stats_batch, image_stats_pairs
 from gapviz.stats.image_context import ImageContext
-from gapviz.stats.inference import bootstrap_paired, noise_floor, paired_stat, unpaired_stat
+from gapviz.stats.inference import (
+    SetStat,
+    Stat,
+    bootstrap_paired,
+    noise_floor,
+    paired_stat,
+    unpaired_stat,
+    verdict,
+)
 from gapviz.stats.layer import LayerReducer, layer_summaries_np, make_layer_reducer
 from gapviz.stats.similarity import cka, cka_stat, kid, kid_stat
 
@@ -81,6 +91,8 @@ __all__ = [
     "Canny",
     "REGISTRY",
     "SET_STATS",
+    "SetStat",
+    "Stat",
     "ImageContext",
     "LayerReducer",
     "PairAccumulator",
@@ -104,4 +116,5 @@ __all__ = [
     "paired_stat",
     "register",
     "unpaired_stat",
+    "verdict",
 ]

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.stats.decay import decay_slope
-from gapviz.stats.inference import derive_seed, json_float, paired_stat, unpaired_stat
+from gapviz.stats.inference import SetStat, Stat, derive_seed, json_float, paired_stat, unpaired_stat
 from gapviz.stats.similarity import cka_stat, kid_stat, set_stat
 
 #: set statistics per layer: JSON key -> (statistic, vector it is computed on)
@@ -426,7 +427,7 @@ class PairAccumulator:
 
     # ------------------------------------------------------------------ finalising
 
-    def _side_stats(self, section: tuple, seed: int, n_boot: int, prefix: str) -> dict[str, dict]:
+    def _side_stats(self, section: tuple, seed: int, n_boot: int, prefix: str) -> dict[str, Stat]:
         r_ids, r_cols = self._column(section, "real")
         s_ids, s_cols = self._column(section, "synth")
         out = {}
@@ -439,7 +440,7 @@ class PairAccumulator:
             kseed = derive_seed(seed, prefix + key)
             if self.paired:
                 stat = paired_stat(r[ir], s[is_], seed=kseed, n_boot=n_boot)
-                stat["dropped"] += int(unmatched)
+                stat = replace(stat, dropped=stat.dropped + int(unmatched))
             else:
                 stat = unpaired_stat(r, s, seed=kseed, n_boot=n_boot)
             out[key] = stat
@@ -447,11 +448,10 @@ class PairAccumulator:
         for key, v in p_cols.items():
             # agreement of the synthetic with the real image; a real image agrees with itself (1)
             stat = paired_stat(np.ones_like(v), v, seed=derive_seed(seed, prefix + key), n_boot=n_boot)
-            stat["noise_floor"] = None
-            out[key] = stat
+            out[key] = replace(stat, noise_floor=None)
         return out
 
-    def _set_stats(self, layer: str, seed: int, n_boot: int) -> dict[str, dict]:
+    def _set_stats(self, layer: str, seed: int, n_boot: int) -> dict[str, SetStat]:
         real, synth = self._samples.get((layer, "real")), self._samples.get((layer, "synth"))
         if real is not None and synth is not None:
             real, synth = real.prune(), synth.prune()  # the bottom-cap rows (dropping the rest changes no result)
@@ -479,18 +479,18 @@ class PairAccumulator:
                 out[key] = kid_stat(x, y, seed=kseed, n_boot=n_boot, paired=self.paired)
         return out
 
-    def _dead_fraction(self, layer: str, n: int) -> dict:
+    def _dead_fraction(self, layer: str, n: int) -> Stat:
         frac = {}
         for side in SIDES:
             cm = self._channel_max.get((layer, side))
             frac[side] = None if cm is None else float(np.mean(cm <= self.dead_atol))
         diff = None if None in frac.values() else frac["synth"] - frac["real"]
-        return {
-            "real": frac["real"], "synth": frac["synth"], "diff": json_float(diff), "effect_size": None,
-            "ci95": [None, None], "noise_floor": None, "n": int(n), "paired": self.paired, "dropped": 0,
-        }  # fmt: skip
+        return Stat(
+            real=frac["real"], synth=frac["synth"], diff=json_float(diff), effect_size=None,
+            ci95=(None, None), noise_floor=None, n=int(n), paired=self.paired, dropped=0,
+        )  # fmt: skip
 
-    def _decay(self, seed: int, n_boot: int) -> dict:
+    def _decay(self, seed: int, n_boot: int) -> Stat:
         sides = {}
         all_ids = [self._column(("layer", layer), side)[0] for layer in self.layers for side in SIDES]
         union = np.unique(_concat_ids(all_ids)) if any(i.size for i in all_ids) else np.zeros(0, np.int64)
@@ -528,12 +528,12 @@ class PairAccumulator:
             "image_stats": {key: Stat},
             "layers": {layer: {"stats": {"background_ratio": Stat, "edge_sharpness": Stat,
             "energy_object": Stat, "energy_background": Stat, "dead_fraction": Stat,
-            "cka_gap": Set, "cka_pooled": Set, "kid": Set},
+            "cka_gap": SetStat, "cka_pooled": SetStat, "kid": SetStat},
             "nonfinite": {"real": int, "synth": int}, "images": {"real": int, "synth": int},
             "channels": int | None}},
             "decay": {"background_ratio_slope": Stat}}``.
-            ``Stat`` and ``Set`` are the shapes of docs/architecture.md (``Stat`` also carries
-            ``dropped``). ``dead_fraction`` is a whole-set count, so it has no CI or effect size.
+            `gapviz.stats.inference.Stat` and ``SetStat``: typed, and read-only mappings of the
+            JSON shapes of docs/architecture.md (``Stat`` also carries ``dropped``). ``dead_fraction`` is a whole-set count, so it has no CI or effect size.
             Pair statistics (``canny_edge_agreement``) are reported with ``real = 1`` (a real edge
             map agrees with itself) and no noise floor.
         """

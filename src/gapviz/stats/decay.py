@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gapviz._errors import GapvizError
-from gapviz.stats.inference import paired_stat
+from gapviz.stats.inference import Stat, paired_stat
 
 
 def decay_slope(values_by_layer_depth) -> np.ndarray:
@@ -43,7 +43,7 @@ def decay_slope(values_by_layer_depth) -> np.ndarray:
     return np.where(ok, slope, np.nan)
 
 
-def decay_slope_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
+def decay_slope_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> Stat:
     """Paired ``Stat`` of the per-pair decay slopes, real vs synthetic.
 
     Parameters
@@ -55,8 +55,8 @@ def decay_slope_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
 
     Returns
     -------
-    dict
-        The ``Stat`` (key ``decay.background_ratio_slope`` in the JSON); a positive ``diff``
+    Stat
+        The statistic (key ``decay.background_ratio_slope`` in the JSON); a positive ``diff``
         means the background decays more slowly on the synthetic images.
 
     Examples

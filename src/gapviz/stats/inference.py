@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,6 +24,218 @@ EFFECT_SIZE_CAP = 100.0
 N_SPLITS = 11
 #: at most this many (resample x row) counts are held at once
 _CHUNK_CELLS = 4_000_000
+
+Verdict = Literal["gap", "within noise", "below floor"]
+
+
+# -- typed statistics ----------------------------------------------------------------------------
+def verdict(stat: Mapping) -> Verdict | None:
+    """What a statistic says about the gap: the one place that decides it.
+
+    ``"within noise"`` when the 95 % CI contains zero, ``"below floor"`` when ``|diff|`` is no
+    larger than the split-half noise floor, ``"gap"`` otherwise, and None when there is no
+    finite CI to decide with. Set statistics (no ``diff``) are never ``"below floor"``.
+    The report, the figures and the recommendation rules all read this.
+
+    Parameters
+    ----------
+    stat : Stat, SetStat or mapping
+        Anything with the JSON keys ``ci95`` and (optionally) ``diff`` and ``noise_floor``.
+
+    Examples
+    --------
+    >>> verdict({"diff": 0.5, "ci95": [0.2, 0.8], "noise_floor": 0.1})
+    'gap'
+    >>> verdict({"diff": 0.05, "ci95": [0.02, 0.08], "noise_floor": 0.1})
+    'below floor'
+    >>> verdict({"diff": 0.1, "ci95": [-0.1, 0.3], "noise_floor": None})
+    'within noise'
+    >>> verdict({"diff": None, "ci95": [None, None]}) is None
+    True
+    """
+    ci = stat.get("ci95") or ()
+    if len(ci) != 2:
+        return None
+    lo, hi = _finite(ci[0]), _finite(ci[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    if lo <= 0 <= hi:
+        return "within noise"
+    diff, floor = _finite(stat.get("diff")), _finite(stat.get("noise_floor"))
+    if math.isfinite(diff) and math.isfinite(floor) and abs(diff) <= floor:
+        return "below floor"
+    return "gap"
+
+
+def _finite(value: Any) -> float:
+    """``float(value)``, NaN for None or a non-number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class _JSONFields(Mapping):
+    """A frozen dataclass read as the read-only mapping of its JSON fields (``stat["ci95"]``).
+
+    Optional fields that are None are absent from the mapping, as they are from the JSON.
+    """
+
+    _OPTIONAL: tuple[str, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names() or (key in self._OPTIONAL and getattr(self, key) is None):
+            raise KeyError(key)
+        value = getattr(self, key)
+        return list(value) if key == "ci95" else value
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._names() if not (k in self._OPTIONAL and getattr(self, k) is None))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def to_dict(self) -> dict:
+        """The JSON object of this statistic (keys in their JSON order, ``ci95`` as a list)."""
+        return {key: self[key] for key in self}
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """``"gap"``, ``"within noise"``, ``"below floor"`` or None (no CI): see `verdict`."""
+        return verdict(self)
+
+    @classmethod
+    def from_mapping(cls, stat: Mapping) -> Any:
+        """This type from its JSON object (``to_dict`` output); `GapvizError` on unknown keys."""
+        extra = set(stat) - set(cls._names())
+        missing = {f.name for f in fields(cls) if f.name not in cls._OPTIONAL} - set(stat)
+        if extra or missing:
+            raise GapvizError(
+                f"Argument 'stat' must have the keys of a {cls.__name__} but got "
+                + ", ".join(
+                    [*(f"unknown {k!r}" for k in sorted(extra)), *(f"no {k!r}" for k in sorted(missing))]
+                )
+            )
+        return cls(**{k: tuple(v) if k == "ci95" else v for k, v in stat.items()})
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Stat(_JSONFields):
+    """A paired (or unpaired) scalar statistic: one real/synthetic comparison with its CI.
+
+    It is also the read-only mapping of its JSON object (docs/architecture.md, "stats/ - JSON
+    shapes"), so ``stat["ci95"]`` and ``stat.get("noise_floor")`` work as on the dict it replaces,
+    it compares equal to that dict, and ``to_dict()`` gives it back key for key.
+
+    Attributes
+    ----------
+    real, synth : float or None
+        Means over the kept pairs (images, for unpaired sets).
+    diff : float or None
+        Mean of ``synth - real`` (unpaired: ``mean(synth) - mean(real)``).
+    effect_size : float or None
+        Paired d_z (mean diff / sd diff), unpaired Cohen's d; capped at ``EFFECT_SIZE_CAP``.
+    ci95 : tuple of (float or None)
+        ``(lo, hi)`` percentile bootstrap interval of ``diff`` (a list in the mapping and the JSON).
+    noise_floor : float or None
+        Split-half noise floor of the real values (`noise_floor`).
+    n : int
+        Kept pairs (unpaired: the smaller side).
+    paired : bool
+    dropped : int or None
+        Pairs left out for a non-finite or unmatched value (absent from the JSON when None).
+    n_real, n_synth : int or None
+        Both sides' counts, for unpaired sets only (absent from the JSON when None).
+
+    Examples
+    --------
+    >>> s = Stat(real=1.0, synth=1.5, diff=0.5, effect_size=2.0, ci95=(0.3, 0.7), noise_floor=0.1,
+    ...          n=20, paired=True, dropped=0)
+    >>> s.verdict, s["ci95"], s["n"]
+    ('gap', [0.3, 0.7], 20)
+    >>> s.to_dict() == dict(s) == {"real": 1.0, "synth": 1.5, "diff": 0.5, "effect_size": 2.0,
+    ...                            "ci95": [0.3, 0.7], "noise_floor": 0.1, "n": 20, "paired": True, "dropped": 0}
+    True
+    >>> s
+    Stat(diff=0.5, ci95=[0.3, 0.7], n=20: gap)
+    """
+
+    real: float | None
+    synth: float | None
+    diff: float | None
+    effect_size: float | None
+    ci95: tuple
+    noise_floor: float | None
+    n: int
+    paired: bool = True
+    dropped: int | None = None
+    n_real: int | None = None
+    n_synth: int | None = None
+
+    _OPTIONAL = ("dropped", "n_real", "n_synth")
+
+    def __repr__(self) -> str:
+        return f"Stat(diff={self.diff!r}, ci95={list(self.ci95)!r}, n={self.n}: {self.verdict or 'no CI'})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SetStat(_JSONFields):
+    """A set statistic (CKA, KID): one value for the two sets, with its CI.
+
+    Like `Stat`, it is the read-only mapping of its JSON object ``{"value", "ci95",
+    "noise_floor", "n"}``.
+
+    Attributes
+    ----------
+    value : float or None
+    ci95 : tuple of (float or None)
+        ``(lo, hi)`` bootstrap interval of ``value``.
+    noise_floor : float or None
+    n : int
+
+    Examples
+    --------
+    >>> k = SetStat(value=0.02, ci95=(0.01, 0.03), noise_floor=0.005, n=40)
+    >>> k.verdict, k["value"], list(k)
+    ('gap', 0.02, ['value', 'ci95', 'noise_floor', 'n'])
+    """
+
+    value: float | None
+    ci95: tuple
+    noise_floor: float | None
+    n: int
+
+    def __repr__(self) -> str:
+        return f"SetStat(value={self.value!r}, ci95={list(self.ci95)!r}, n={self.n})"
+
+
+def as_stat(stat: Any) -> Stat | SetStat | None:
+    """``stat`` as a `Stat` or `SetStat`, or None when it has neither shape.
+
+    A `GapResult` built by hand (or from older code) may hold the plain JSON dicts; this reads
+    them as the typed statistic. Other entries (``nonfinite`` counts) give None.
+
+    Examples
+    --------
+    >>> as_stat({"value": 0.01, "ci95": [-0.01, 0.03], "noise_floor": None, "n": 10}).verdict
+    'within noise'
+    >>> as_stat({"real": 0, "synth": 0}) is None
+    True
+    """
+    if isinstance(stat, (Stat, SetStat)):
+        return stat
+    if not isinstance(stat, Mapping):
+        return None
+    for cls in (Stat, SetStat):
+        try:
+            return cls.from_mapping(stat)
+        except GapvizError:
+            continue
+    return None
 
 
 def derive_seed(seed: int, key: str) -> int:
@@ -204,7 +418,7 @@ def _as_1d(x, name: str) -> np.ndarray:
     return a
 
 
-def paired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
+def paired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> Stat:
     """Summarise paired per-image values as a ``Stat`` (docs/architecture.md).
 
     Pairs where either value is not finite are dropped and counted.
@@ -220,7 +434,7 @@ def paired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
 
     Returns
     -------
-    dict
+    Stat
         ``real`` and ``synth`` (means over kept pairs), ``diff`` (mean of synth - real),
         ``effect_size`` (d_z = mean diff / sd diff, capped at ``EFFECT_SIZE_CAP``; 0 when both
         are 0), ``ci95`` ([lo, hi], percentile bootstrap of the mean diff), ``noise_floor``
@@ -232,8 +446,8 @@ def paired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
     --------
     >>> real = np.arange(10.0)
     >>> s = paired_stat(real, real + 2.0, seed=0)
-    >>> s["diff"], s["ci95"], s["n"], s["paired"]
-    (2.0, [2.0, 2.0], 10, True)
+    >>> s["diff"], s["ci95"], s["n"], s["paired"], s.verdict
+    (2.0, [2.0, 2.0], 10, True, 'gap')
     """
     real = _as_1d(real, "real")
     synth = _as_1d(synth, "synth")
@@ -251,17 +465,17 @@ def paired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
         "noise_floor": None, "n": int(n), "paired": True, "dropped": int(len(real) - n),
     }  # fmt: skip
     if n == 0:
-        return out
+        return Stat.from_mapping(out)
     mean_d = float(d.mean())
     out.update(real=float(r.mean()), synth=float(s.mean()), diff=mean_d)
     if n >= 2:
         out["effect_size"] = _effect(mean_d, float(d.std(ddof=1)))
         out["ci95"] = percentile_ci(_boot_means(np.random.default_rng(seed), d, n_boot))
     out["noise_floor"] = noise_floor(r, seed=seed)
-    return out
+    return Stat.from_mapping(out)
 
 
-def unpaired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
+def unpaired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> Stat:
     """Summarise two independent sets of per-image values as a ``Stat`` with ``paired=False``.
 
     For sets that cannot be paired. Non-finite values are dropped on each side and counted.
@@ -275,7 +489,7 @@ def unpaired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
 
     Returns
     -------
-    dict
+    Stat
         As :func:`paired_stat`, except ``diff = mean(synth) - mean(real)``, ``effect_size`` is
         Cohen's d with the pooled sd, ``n`` is the smaller side, ``n_real`` and ``n_synth`` give
         both, and ``paired`` is False.
@@ -297,7 +511,7 @@ def unpaired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
         "dropped": int(len(real) - nr + len(synth) - ns), "n_real": int(nr), "n_synth": int(ns),
     }  # fmt: skip
     if nr == 0 or ns == 0:
-        return out
+        return Stat.from_mapping(out)
     diff = float(s.mean() - r.mean())
     out.update(real=float(r.mean()), synth=float(s.mean()), diff=diff)
     if nr >= 2 and ns >= 2:
@@ -306,4 +520,4 @@ def unpaired_stat(real, synth, *, seed: int = 0, n_boot: int = 1000) -> dict:
         rng = np.random.default_rng(seed)
         out["ci95"] = percentile_ci(_boot_means(rng, s, n_boot) - _boot_means(rng, r, n_boot))
     out["noise_floor"] = noise_floor(r, seed=seed)
-    return out
+    return Stat.from_mapping(out)

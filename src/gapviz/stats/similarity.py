@@ -24,7 +24,7 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.stats._registry import register
-from gapviz.stats.inference import derive_seed, json_float, percentile_ci, resample_counts
+from gapviz.stats.inference import SetStat, derive_seed, json_float, percentile_ci, resample_counts
 
 N_SPLITS = 11
 
@@ -243,8 +243,8 @@ def kid(x, y, *, n_subsets: int | None = None, subset_size: int | None = None, s
 # ----------------------------------------------------------------------------- set statistics with CIs
 
 
-def set_stat(value, boots, noise_floor, n: int) -> dict:
-    """The JSON shape of a set statistic: ``{"value", "ci95", "noise_floor", "n"}``.
+def set_stat(value, boots, noise_floor, n: int) -> SetStat:
+    """A set statistic (`SetStat`), the JSON shape ``{"value", "ci95", "noise_floor", "n"}``.
 
     ``boots`` (bootstrap replicates, or None) becomes the percentile CI; non-finite values become None.
 
@@ -253,18 +253,18 @@ def set_stat(value, boots, noise_floor, n: int) -> dict:
     >>> s = set_stat(np.float32(0.25), np.linspace(0.0, 1.0, 101), float("nan"), 50)
     >>> s["value"], [round(v, 3) for v in s["ci95"]], s["noise_floor"], s["n"]
     (0.25, [0.025, 0.975], None, 50)
-    >>> set_stat(None, None, None, 3)
+    >>> set_stat(None, None, None, 3).to_dict()
     {'value': None, 'ci95': [None, None], 'noise_floor': None, 'n': 3}
     """
-    return {
-        "value": json_float(value),
-        "ci95": percentile_ci(boots) if boots is not None else [None, None],
-        "noise_floor": json_float(noise_floor),
-        "n": int(n),
-    }
+    return SetStat(
+        value=json_float(value),
+        ci95=tuple(percentile_ci(boots)) if boots is not None else (None, None),
+        noise_floor=json_float(noise_floor),
+        n=int(n),
+    )
 
 
-def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) -> dict:
+def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) -> SetStat:
     """Debiased linear CKA of paired rows, with a paired bootstrap CI, as a set statistic.
 
     Parameters
@@ -278,7 +278,7 @@ def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) 
 
     Returns
     -------
-    dict
+    SetStat
         ``{"value", "ci95", "noise_floor": None, "n"}``. CKA compares the two sides directly,
         so it has no within-set noise floor; read its CI instead.
 
@@ -305,7 +305,7 @@ def cka_stat(x, y, *, seed: int = 0, n_boot: int = 1000, debiased: bool = True) 
     return set_stat(value, boots, None, n)
 
 
-def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) -> dict:
+def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) -> SetStat:
     """KID with a bootstrap CI and a within-real noise floor, as a set statistic.
 
     Parameters
@@ -322,7 +322,7 @@ def kid_stat(x, y, *, seed: int = 0, n_boot: int = 1000, paired: bool = True) ->
 
     Returns
     -------
-    dict
+    SetStat
         ``{"value", "ci95", "noise_floor", "n"}``; ``noise_floor`` is the median over random
         splits of ``|KID(real half A, real half B)|`` (None for fewer than 4 real rows); ``n`` is
         the number of pairs (unpaired: the smaller side).
