@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz.recommend import Recommendation
+from gapviz.vocabulary import CAMERA_KNOBS
 
 __all__ = [
     "IMPACT_PAIRS",
@@ -219,8 +221,6 @@ def _change(base: np.ndarray, adjusted: np.ndarray, *, seed: int, n_boot: int) -
 # -- 1. prediction impact -------------------------------------------------------------------------------
 def _amounts(recommendations: Sequence[Mapping]) -> dict[str, float]:
     """Knob -> suggested amount for every recommendation with one whose knob acts on a finished image."""
-    from gapviz.scenes._post import CAMERA_KNOBS
-
     return {r["knob"]: r["suggested"] for r in recommendations
             if r.get("suggested") is not None and r.get("knob") in CAMERA_KNOBS}  # fmt: skip
 
@@ -585,7 +585,7 @@ def measure_model_impact(
     targets: Sequence[Any] = (),
     attribution_pairs: int = ATTRIBUTION_PAIRS,
     keep_maps: int = 0,
-) -> tuple[list[dict], dict, list[dict]]:
+) -> tuple[list[Recommendation], dict, list[dict]]:
     """The recommendations with their prediction impact, the ``model_impact`` block, and attribution maps.
 
     Each recommendation with an amount gets ``impact`` (see `prediction_impact`) and
@@ -604,7 +604,7 @@ def measure_model_impact(
             rec["impact"] = result["knobs"][rec["knob"]]
             rec["impact_rank"] = rank[rec["knob"]]
         rec["severity_rank"] = severity_rank
-        recs.append(rec)
+        recs.append(Recommendation.from_dict(rec))
     block: dict[str, Any] = {
         "unit": "model output (unit 0 of the first output)",
         "n_images": len(sample),

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from gapviz.recommend._recommendation import Recommendation
+
 __all__ = ["ExamplePair", "FeatureExample", "GapResult", "LayerResult", "write_atomic"]
 
 
@@ -119,8 +121,9 @@ class GapResult:
         Across-layer statistics, e.g. ``background_ratio_slope``.
     canny : dict
         The shared absolute Canny thresholds and where they came from.
-    recommendations : tuple of dict
-        Rendering recommendations, highest priority first.
+    recommendations : tuple of Recommendation
+        Rendering recommendations, highest priority first (each also a read-only mapping of its
+        JSON fields; mappings given here are turned into `Recommendation` objects).
     parameters : dict
         Every argument that shaped the numbers (seed, batch size, bootstrap count, ...).
     environment : dict
@@ -170,6 +173,10 @@ class GapResult:
     inputs: tuple = field(default=(), repr=False, compare=False)
     execution: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        recs = tuple(Recommendation.from_dict(r) for r in self.recommendations)
+        object.__setattr__(self, "recommendations", recs)
+
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """All numbers as plain JSON-compatible Python objects (NaN becomes ``None``)."""
@@ -184,7 +191,7 @@ class GapResult:
             "decay": self.decay,
             "image_stats": self.image_stats,
             "canny": self.canny,
-            "recommendations": list(self.recommendations),
+            "recommendations": [r.to_dict() for r in self.recommendations],
             "parameters": self.parameters,
             "environment": self.environment,
         }

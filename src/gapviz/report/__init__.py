@@ -29,6 +29,7 @@ import numpy as np
 
 from gapviz._progress import NoBar as _NoBar
 from gapviz.report._renderer import renderer_card, renderer_script
+from gapviz.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -40,7 +41,7 @@ from gapviz.report._notes import no_recommendation_text, report_notes, report_wa
 
 __all__ = ["format_ci", "format_number", "render_report", "render_summary"]
 
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 _LAYER_STAT_ORDER = ("background_ratio", "edge_sharpness", "dead_fraction")
 _SET_STAT_ORDER = ("cka_gap", "cka_pooled", "kid")
 

@@ -23,6 +23,7 @@ key                                            meaning
 ``brightness``                                 mean grey / 255
 ``rms_contrast``                               sd of grey / 255
 ``rgb_relative.r/.g/.b``                       channel mean / mean of the three channel means
+``warmth``                                     rgb_relative.r - rgb_relative.b (> 0 warmer, the colour knob's statistic)
 ``illumination_cv``                            coefficient of variation of smoothed luminance over the object's core
 ``jpeg_blockiness``                            mean |gradient| on 8x8 block boundaries / inside blocks
 ``canny_edge_agreement`` (pair)                F1 of real vs synth edge maps with a 2 px tolerance
@@ -354,16 +355,18 @@ def rms_contrast(ctx: ImageContext) -> dict[str, float]:
     return {"rms_contrast": ctx.grey_mean_sd[1] / 255.0}
 
 
-@register("rgb_relative", kind="image", outputs=("rgb_relative.r", "rgb_relative.g", "rgb_relative.b"))
+@register("rgb_relative", kind="image", outputs=("rgb_relative.r", "rgb_relative.g", "rgb_relative.b", "warmth"))
 def rgb_relative(ctx: ImageContext) -> dict[str, float]:
-    """Each channel's mean over the mean of the three channel means (1, 1, 1 for neutral grey)."""
+    """Each channel's mean over the mean of the three (1, 1, 1 for neutral grey), and ``warmth``: red minus blue."""
     # exact channel sums (integer accumulation) over the pixel count: equal to numpy's float64 mean,
     # at about 1/200 of its time (a strided three-channel numpy reduction took 4 ms at 512x512)
     h, w = ctx.image.shape[:2]
     means = np.asarray(cv2.sumElems(ctx.image)[:3], np.float64) / (h * w)
     total = means.mean()
     rel = means / total if total > 0 else np.full(3, np.nan)
-    return {f"rgb_relative.{c}": float(v) for c, v in zip("rgb", rel, strict=True)}
+    out = {f"rgb_relative.{c}": float(v) for c, v in zip("rgb", rel, strict=True)}
+    out["warmth"] = out["rgb_relative.r"] - out["rgb_relative.b"]
+    return out
 
 
 @register("illumination_cv", kind="image")
