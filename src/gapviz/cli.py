@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from gapviz._checks import check_int
 from gapviz._errors import GapvizError
+from gapviz.vocabulary import KNOBS
 
 
 def _progress(args: argparse.Namespace) -> bool | None:
@@ -193,14 +194,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gapviz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_layers(sub)
+    _add_scenes(sub)
+    _add_report(sub)
+    _add_demo(sub)
+    return parser
 
+
+def _add_layers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("layers", help="list the tappable layers of a model file")
     p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
     p.add_argument("--json", action="store_true", help="print the layer list as JSON instead of a table")
     p.add_argument("--unsafe-load", action="store_true", help="allow Lambda layers (runs code stored in the file)")
     p.set_defaults(func=_cmd_layers, preflight=_preflight_model)
 
-    p = sub.add_parser("scenes", help="render built-in chain-shackle scenes")
+
+def _knob_epilog() -> str:
+    """The knobs of ``--set``, one a line: name, meaning, valid values (from `gapviz.vocabulary`)."""
+    width = max(map(len, KNOBS))
+    lines = [f"  {k.name:<{width}}  {k.meaning}; {k.valid_range()}" for k in KNOBS.values()]
+    return "knobs (--set KNOB=VALUE):\n" + "\n".join(lines)
+
+
+def _add_scenes(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scenes", help="render built-in chain-shackle scenes", epilog=_knob_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--preset", default="field", help="rendering preset: field, dataset1, dataset2")
     p.add_argument("--n", type=int, default=20, help="number of scenes (default 20)")
     p.add_argument("--out", required=True, help="output folder")
@@ -210,9 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         action="append",
         metavar="KNOB=VALUE",
-        help="override one knob (camera_focus, resolution, lighting, sensor_noise, compression, exposure, "
-        "color, texture, background); repeatable; with --pair-with, real.KNOB=VALUE or synth.KNOB=VALUE "
-        "sets one side only",
+        help=f"override one knob ({', '.join(KNOBS)}); repeatable; with --pair-with, real.KNOB=VALUE or "
+        "synth.KNOB=VALUE sets one side only",
     )
     p.add_argument(
         "--pair-with",
@@ -225,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, metavar="N", help="Cycles samples per pixel with --engine blender (default 16)")
     p.set_defaults(func=_cmd_scenes)
 
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="compare real and synthetic images through a model and write the HTML report")
     p.add_argument("--model", required=True, help="model file (.keras, .h5) or SavedModel folder")
     p.add_argument("--real", help="folder of real photographs (default ./real; a 'gapviz scenes' folder with "
@@ -284,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep each finished shard's state in DIR; a rerun computes only the missing shards")
     p.set_defaults(func=_cmd_report, preflight=_preflight_report)
 
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole job on built-in scenes with the shipped demo model")
     p.add_argument("--out", default="gapviz-demo", help="output folder (default gapviz-demo)")
     p.add_argument("--n", type=int, default=24, help="pairs to render (default 24)")
@@ -296,8 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="2d compositor (default) or blender: render and re-render with Cycles (make blender)")
     p.add_argument("--samples", type=int, metavar="N", help="Cycles samples per pixel with --engine blender (default 16)")
     p.set_defaults(func=_cmd_demo)
-
-    return parser
 
 
 def _import_tensorflow_quietly() -> None:

@@ -82,21 +82,19 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     for rec in recommendations:
         if not _settable(rec):
             continue
-        key = primary[rec["knob"]]
-        keys = ("rgb_relative.r", "rgb_relative.b") if key == "warmth" else (key,)
-        for statistic in keys:
-            b, a = _gap(before.get(statistic)), _gap(after.get(statistic))
-            remaining = None if b in (None, 0.0) or a is None else a / b
-            rows.append(
-                {
-                    "knob": rec["knob"],
-                    "statistic": statistic,
-                    "suggested": rec["suggested"],
-                    "gap_before": b,
-                    "gap_after": a,
-                    "remaining": remaining,
-                }
-            )
+        statistic = primary[rec["knob"]]
+        b, a = _gap(before.get(statistic)), _gap(after.get(statistic))
+        remaining = None if b in (None, 0.0) or a is None else a / b
+        rows.append(
+            {
+                "knob": rec["knob"],
+                "statistic": statistic,
+                "suggested": rec["suggested"],
+                "gap_before": b,
+                "gap_after": a,
+                "remaining": remaining,
+            }
+        )
     return rows
 
 

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz.recommend import Recommendation
+from gapviz.vocabulary import CAMERA_KNOBS
 
 __all__ = [
     "IMPACT_PAIRS",
@@ -238,8 +240,6 @@ def _change(base: np.ndarray, adjusted: np.ndarray, *, seed: int, n_boot: int) -
 # -- 1. prediction impact -------------------------------------------------------------------------------
 def _amounts(recommendations: Sequence[Mapping]) -> dict[str, float]:
     """Knob -> suggested amount for every recommendation with one whose knob acts on a finished image."""
-    from gapviz.scenes._post import CAMERA_KNOBS
-
     return {r["knob"]: r["suggested"] for r in recommendations
             if r.get("suggested") is not None and r.get("knob") in CAMERA_KNOBS}  # fmt: skip
 
@@ -663,7 +663,7 @@ def default_label_scale(model_path: str | None, column: str) -> tuple[float, str
     return 1.0, None
 
 
-def _ranked(recommendations: Sequence[Mapping], result: dict, n_images: int) -> tuple[list[dict], dict]:
+def _ranked(recommendations: Sequence[Mapping], result: dict, n_images: int) -> tuple[list[Recommendation], dict]:
     """The recommendations with ``impact``, ``impact_rank`` and ``severity_rank``, and the impact block."""
     ranked = sorted(result["knobs"], key=lambda k: -(result["knobs"][k]["mean_abs_change"] or 0.0))
     rank = {k: i + 1 for i, k in enumerate(ranked)}
@@ -674,7 +674,7 @@ def _ranked(recommendations: Sequence[Mapping], result: dict, n_images: int) -> 
             rec["impact"] = result["knobs"][rec["knob"]]
             rec["impact_rank"] = rank[rec["knob"]]
         rec["severity_rank"] = severity_rank
-        recs.append(rec)
+        recs.append(Recommendation.from_dict(rec))
     block: dict[str, Any] = {
         "unit": "model output (unit 0 of the first output)",
         "n_images": n_images,
@@ -738,7 +738,7 @@ def measure_model_impact(
     targets: Sequence[Any] = (),
     attribution_pairs: int = ATTRIBUTION_PAIRS,
     keep_maps: int = 0,
-) -> tuple[list[dict], dict, list[dict]]:
+) -> tuple[list[Recommendation], dict, list[dict]]:
     """The recommendations with their prediction impact, the ``model_impact`` block, and attribution maps.
 
     Each recommendation with an amount gets ``impact`` (see `prediction_impact`) and

@@ -21,6 +21,7 @@ import numpy as np
 from gapviz._errors import GapvizError
 from gapviz._paths import check_outputs, write_atomic
 from gapviz._version import __version__
+from gapviz.recommend._recommendation import Recommendation
 from gapviz.stats.inference import SetStat, Stat, as_stat
 
 __all__ = ["ExamplePair", "FeatureExample", "GapResult", "LayerResult", "example_result", "write_atomic"]
@@ -159,8 +160,9 @@ class GapResult:
         Across-layer statistics (`gapviz.stats.Stat`), e.g. ``background_ratio_slope``.
     canny : dict
         The shared absolute Canny thresholds and where they came from.
-    recommendations : tuple of dict
-        Rendering recommendations, highest priority first.
+    recommendations : tuple of Recommendation
+        Rendering recommendations, highest priority first (each also a read-only mapping of its
+        JSON fields; mappings given here are turned into `Recommendation` objects).
     parameters : dict
         Every argument that shaped the numbers (seed, batch size, bootstrap count, ...).
     environment : dict
@@ -224,6 +226,10 @@ class GapResult:
     inputs: tuple = field(default=(), repr=False, compare=False)
     execution: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        recs = tuple(Recommendation.from_dict(r) for r in self.recommendations)
+        object.__setattr__(self, "recommendations", recs)
+
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """All numbers as plain JSON-compatible Python objects (NaN becomes ``None``).
@@ -243,7 +249,7 @@ class GapResult:
             "decay": self.decay,
             "image_stats": self.image_stats,
             "canny": self.canny,
-            "recommendations": list(self.recommendations),
+            "recommendations": [r.to_dict() for r in self.recommendations],
             "parameters": self.parameters,
             "environment": self.environment,
         }

@@ -27,9 +27,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CALIBRATED_KNOBS", "BackgroundCalibration", "Calibration", "CalibrationSample", "Evaluations", "calibrate"]
+from gapviz._errors import GapvizError
+from gapviz.vocabulary import COUPLED
 
-#: knob -> (search grid of values to add on top of the current render, the statistics it moves)
+__all__ = ["CALIBRATED_KNOBS", "OWN_STATISTIC", "BackgroundCalibration", "Calibration", "CalibrationSample",
+           "Evaluations", "calibrate"]  # fmt: skip
+
+#: knob -> (search grid of values to add on top of the current render, the statistics it moves); the fit's
+#: mismatch is the sum of those statistics' squared residuals
 CALIBRATED_KNOBS: Mapping[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "camera_focus": ((0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0), ("coarse_sharpness.background",)),
     "resolution": ((0.0, 0.5, 1.0, 1.5, 2.0, 3.0), ("laplacian_rel.object",)),
@@ -43,14 +48,22 @@ CALIBRATED_KNOBS: Mapping[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
 _ORDER: Mapping[str, tuple[float, ...]] = {
     knob: grid if knob == "compression" else tuple(sorted(grid)) for knob, (grid, _) in CALIBRATED_KNOBS.items()
 }
-#: knobs whose operators move each other's statistics (blur lowers sharpness and the noise estimate alike)
-COUPLED_STATS = ("camera_focus", "resolution", "sensor_noise")
+#: knob -> its own statistic, whose mean paired residual the knob's amount sets to 0 (the primary statistic of
+#: its recommendation rule; colour's, ``warmth``, is red minus blue: the two channel statistics it moves)
+OWN_STATISTIC: Mapping[str, str] = {
+    "camera_focus": "coarse_sharpness.background",
+    "resolution": "laplacian_rel.object",
+    "sensor_noise": "noise_sigma.background",
+    "compression": "jpeg_blockiness",
+    "exposure": "brightness",
+    "color": "warmth",
+}
 
 #: statistics compared on a log scale (positive, skewed); the others are compared as differences
 _LOG_STATS = {"coarse_sharpness.background", "laplacian_var.background", "laplacian_var.object", "laplacian_rel.object", "noise_sigma.background", "jpeg_blockiness"}
 _LOG_EPS = {"noise_sigma.background": 0.5, "jpeg_blockiness": 0.05}
 #: scale of the non-log statistics so that one unit of objective is comparable across them
-_LINEAR_SCALE = {"brightness": 0.05, "rgb_relative.r": 0.02, "rgb_relative.b": 0.02}
+_LINEAR_SCALE = {"brightness": 0.05, "rgb_relative.r": 0.02, "rgb_relative.b": 0.02, "warmth": 0.02}
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,14 @@ class CalibrationSample:
     synth_masks : sequence of ndarray
         ``(H, W)`` bool object masks of those images.
     real_values : dict
-        Statistic name -> ``(n,)`` values on the real partner of each kept synthetic image.
+        Statistic name -> ``(n,)`` values on the real partner of each kept synthetic image: at least
+        the statistics of the knobs to fit in `CALIBRATED_KNOBS` and `OWN_STATISTIC`.
+
+    Examples
+    --------
+    >>> image, mask = np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)
+    >>> len(CalibrationSample([image, image], [mask, mask], {"brightness": np.array([0.4, 0.5])}))
+    2
     """
 
     synth_images: Sequence[np.ndarray]
@@ -96,6 +116,13 @@ class Calibration:
     residual_before : dict
         Statistic -> mean paired log-ratio (or scaled difference) with no adjustment, so that
         ``residual[s] / residual_before[s]`` says how much of a statistic's gap the fit closes.
+
+    Examples
+    --------
+    >>> fit = Calibration(settings={"exposure": -0.25}, objective_before=4.0, objective_after=0.1,
+    ...                   residual={"brightness": 0.3}, residual_before={"brightness": 2.0})
+    >>> fit.settings["exposure"], fit.residual["brightness"] / fit.residual_before["brightness"]
+    (-0.25, 0.15)
     """
 
     settings: dict
@@ -234,72 +261,45 @@ def calibrate(
 
     Examples
     --------
-    >>> # see tests/test_recommend.py: a sample blurred on one side recovers the blur
+    Photos whose backgrounds are 2 px blurrier than the renders': the fit finds about 2 px.
+
+    >>> import numpy as np
+    >>> from gapviz import stats
+    >>> from gapviz.scenes import render_scene
+    >>> from gapviz.scenes._post import FinishedImage, apply_camera_knobs
+    >>> scenes = [render_scene(seed, preset="dataset1", size=96) for seed in range(4)]
+    >>> synth, masks = [np.asarray(s.image) for s in scenes], [np.asarray(s.mask) for s in scenes]
+    >>> real = [apply_camera_knobs(im, m, {"camera_focus": 2.0}) for im, m in zip(synth, masks)]
+    >>> canny = (*stats.canny_thresholds(np.stack(real)), stats.CANNY_SIGMA)
+    >>> def measure(images, ms, names):
+    ...     producers = stats.REGISTRY.producers(names, kind="image")
+    ...     return stats.image_stats_batch(images, ms, canny=canny, stats=producers)
+    >>> sample = CalibrationSample(synth, masks, measure(real, masks, ["coarse_sharpness.background"]))
+    >>> fit = calibrate(sample, ["camera_focus"], measure=measure, prepare=FinishedImage)
+    >>> 1.6 < fit.settings["camera_focus"] < 2.4, fit.objective_after < 0.05 * fit.objective_before
+    (True, True)
     """
     if evaluations is None:
         if measure is None or prepare is None:
             raise TypeError("calibrate needs measure and prepare, or evaluations")
         evaluations = Evaluations(sample, measure=measure, prepare=prepare, seed=seed, workers=workers)
     knobs = [k for k in CALIBRATED_KNOBS if k in set(knobs)]
-    stats = sorted({s for k in knobs for s in CALIBRATED_KNOBS[k][1]})
-    real = {s: np.asarray(sample.real_values[s], np.float64) for s in stats}
-
-    def measured(settings: Mapping[str, float], wanted: Sequence[str]) -> dict[str, np.ndarray]:
-        return evaluations.values(settings, wanted, pool)
-
-    def own_terms(knob: str) -> tuple[tuple[str, float], ...]:
-        """The knob's own residual as signed statistics (warmth, red minus blue, for colour)."""
-        if knob == "color":
-            return (("rgb_relative.r", 1.0), ("rgb_relative.b", -1.0))
-        return ((CALIBRATED_KNOBS[knob][1][0], 1.0),)
-
-    def own_diffs(knob: str, settings: Mapping[str, float]) -> np.ndarray:
-        values = measured(settings, CALIBRATED_KNOBS[knob][1])
-        return sum(sign * _diffs(s, values[s], real[s]) for s, sign in own_terms(knob))
-
-    def own(knob: str, settings: Mapping[str, float]) -> float:
-        """The knob's own statistic's mean paired residual (warmth for colour)."""
-        values = measured(settings, CALIBRATED_KNOBS[knob][1])
-        return float(sum(sign * _gap(s, values[s], real[s]) for s, sign in own_terms(knob)))
-
-    def residuals(settings: Mapping[str, float]) -> dict[str, float]:
-        values = measured(settings, stats)
-        return {s: _gap(s, values[s], real[s]) for s in stats}
-
-    def total(settings: Mapping[str, float]) -> float:
-        return float(sum(v * v for v in residuals(settings).values()))
-
-    coupled = [k for k in knobs if k in COUPLED_STATS]
-    independent = [k for k in knobs if k not in COUPLED_STATS]
     with ThreadPoolExecutor(
         max_workers=evaluations.workers, thread_name_prefix="gapviz-calibrate", initializer=initializer
     ) as pool:
+        fit = _Fit(evaluations, knobs, pool, sample.real_values)
         current = {k: 0 for k in knobs}
-        before = total(current)
-        residual_before = residuals(current)
-        rising: dict[str, bool] = {}
-        # coupled knobs move each other's statistics: a few sweeps; the others have statistics of their own
-        for sweep in range(max(1, rounds)):
-            changed = False
-            for knob in coupled + (independent if sweep == 0 else []):
-                g = lambda v, k=knob: own(k, {**current, k: v})  # noqa: E731
-                if knob in rising:  # later sweeps (coupled, continuous knobs): search outward from the last root
-                    best = _root_near(_ORDER[knob], g, current[knob], rising[knob])
-                else:
-                    best, rising[knob] = _root(_ORDER[knob], g, continuous=knob != "compression")
-                if abs(best - current[knob]) > _TOLERANCE * np.ptp(_ORDER[knob]):
-                    changed = True
-                current[knob] = best
-            if not changed or not coupled:
-                break
-        after = total(current)
+        before = fit.total(current)
+        residual_before = fit.residuals(current)
+        _sweep(fit, current, rounds)
+        after = fit.total(current)
         explained = max(before - after, 0.0)
         share = {}
         for knob in knobs:
-            without = total({**current, knob: 0})
+            without = fit.total({**current, knob: 0})
             share[knob] = float(np.clip((without - after) / explained, 0.0, 1.0)) if explained > 0 else 0.0
-        residual = residuals(current)
-        hidden_p = {knob: _p_nonzero(own_diffs(knob, {**current, knob: 0})) for knob in knobs}
+        residual = fit.residuals(current)
+        hidden_p = {knob: _p_nonzero(fit.own_diffs(knob, {**current, knob: 0})) for knob in knobs}
     return Calibration(
         settings={k: (int(v) if k == "compression" else float(v)) for k, v in current.items()},
         objective_before=before,
@@ -309,6 +309,71 @@ def calibrate(
         hidden_p=hidden_p,
         residual_before=residual_before,
     )
+
+
+class _Fit:
+    """The residuals of one fit's knob set under a setting, measured through ``evaluations`` on ``pool``."""
+
+    def __init__(self, evaluations: Evaluations, knobs: Sequence[str], pool: Any,
+                 real_values: Mapping[str, np.ndarray]) -> None:  # fmt: skip
+        self.evaluations, self.knobs, self.pool = evaluations, list(knobs), pool
+        #: the statistics whose squared residuals make up the mismatch
+        self.stats = sorted({s for k in knobs for s in CALIBRATED_KNOBS[k][1]})
+        needed = sorted(set(self.stats) | {OWN_STATISTIC[k] for k in knobs})
+        missing = [s for s in needed if s not in real_values]
+        if missing:
+            raise GapvizError(f"Argument 'sample' must hold the real partners' values of {', '.join(needed)} "
+                              f"(to fit {', '.join(knobs)}) but lacks {', '.join(missing)}")  # fmt: skip
+        self.real = {s: np.asarray(real_values[s], np.float64) for s in needed}
+
+    def measured(self, settings: Mapping[str, float], wanted: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.evaluations.values(settings, wanted, self.pool)
+
+    def _own_values(self, knob: str, settings: Mapping[str, float]) -> tuple[str, np.ndarray]:
+        own = OWN_STATISTIC[knob]
+        wanted = tuple(dict.fromkeys((own, *CALIBRATED_KNOBS[knob][1])))
+        return own, self.measured(settings, wanted)[own]
+
+    def own_diffs(self, knob: str, settings: Mapping[str, float]) -> np.ndarray:
+        """The per-pair residuals of the knob's own statistic."""
+        own, values = self._own_values(knob, settings)
+        return _diffs(own, values, self.real[own])
+
+    def own(self, knob: str, settings: Mapping[str, float]) -> float:
+        """The knob's own statistic's mean paired residual."""
+        own, values = self._own_values(knob, settings)
+        return _gap(own, values, self.real[own])
+
+    def residuals(self, settings: Mapping[str, float]) -> dict[str, float]:
+        values = self.measured(settings, self.stats)
+        return {s: _gap(s, values[s], self.real[s]) for s in self.stats}
+
+    def total(self, settings: Mapping[str, float]) -> float:
+        return float(sum(v * v for v in self.residuals(settings).values()))
+
+
+def _sweep(fit: _Fit, current: dict[str, float], rounds: int) -> None:
+    """Solve each knob's own residual for 0 in turn, updating ``current`` in place.
+
+    Coupled knobs move each other's statistics: a few sweeps over them; the others have statistics
+    of their own and are solved once, in the first sweep.
+    """
+    coupled = [k for k in fit.knobs if k in COUPLED]
+    independent = [k for k in fit.knobs if k not in COUPLED]
+    rising: dict[str, bool] = {}
+    for sweep in range(max(1, rounds)):
+        changed = False
+        for knob in coupled + (independent if sweep == 0 else []):
+            g = lambda v, k=knob: fit.own(k, {**current, k: v})  # noqa: E731
+            if knob in rising:  # later sweeps (coupled, continuous knobs): search outward from the last root
+                best = _root_near(_ORDER[knob], g, current[knob], rising[knob])
+            else:
+                best, rising[knob] = _root(_ORDER[knob], g, continuous=knob != "compression")
+            if abs(best - current[knob]) > _TOLERANCE * np.ptp(_ORDER[knob]):
+                changed = True
+            current[knob] = best
+        if not changed or not coupled:
+            break
 
 
 class BackgroundCalibration:
@@ -332,7 +397,24 @@ class BackgroundCalibration:
 
     Examples
     --------
-    >>> # see tests/test_recommend.py: the fit ahead and the fit after give the same amounts
+    Photos one third of a stop darker than the renders; the fit ahead is the one used:
+
+    >>> import numpy as np
+    >>> from gapviz import stats
+    >>> from gapviz.scenes import render_scene
+    >>> from gapviz.scenes._post import FinishedImage, apply_camera_knobs
+    >>> scenes = [render_scene(seed, preset="dataset1", size=64) for seed in range(3)]
+    >>> synth, masks = [np.asarray(s.image) for s in scenes], [np.asarray(s.mask) for s in scenes]
+    >>> real = [apply_camera_knobs(im, m, {"exposure": -0.33}) for im, m in zip(synth, masks)]
+    >>> def measure(images, ms, names):
+    ...     producers = stats.REGISTRY.producers(names, kind="image")
+    ...     return stats.image_stats_batch(images, ms, canny=(0.1, 0.2, 1.0), stats=producers)
+    >>> sample = CalibrationSample(synth, masks, measure(real, masks, ["brightness"]))
+    >>> with BackgroundCalibration(measure=measure, prepare=FinishedImage) as ahead:
+    ...     ahead.begin(sample, ["exposure"])
+    ...     fit = ahead.result(["exposure"])
+    >>> ahead.used_ahead, -0.45 < fit.settings["exposure"] < -0.2
+    (True, True)
     """
 
     def __init__(self, *, measure: Callable, prepare: Callable, seed: int = 0, workers: int = 2,

@@ -25,6 +25,7 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.recommend._camera import CameraProfile, fstop_for_sigma_px, load_camera
+from gapviz.recommend._recommendation import Recommendation
 
 __all__ = [
     "BLENDER_FILTER_SIGMA_PER_PX",
@@ -543,11 +544,18 @@ def renderer_settings_for(rec: Mapping, camera: CameraProfile, *, analysis_width
     }
 
 
-def with_renderer_settings(recs: Sequence[Mapping], camera: Any, *, analysis_width: int | None = None) -> list[dict]:
-    """Copies of ``recs`` with ``renderer_settings`` added to each (``camera``: anything `load_camera` takes)."""
+def with_renderer_settings(recs: Sequence[Mapping], camera: Any, *, analysis_width: int | None = None) -> list:
+    """Copies of ``recs`` with ``renderer_settings`` added to each (``camera``: anything `load_camera` takes).
+
+    A `Recommendation` gives a `Recommendation`, any other mapping a dict.
+    """
     profile = load_camera(camera)
-    return [{**rec, "renderer_settings": renderer_settings_for(rec, profile, analysis_width=analysis_width)}
-            for rec in recs]  # fmt: skip
+    out = []
+    for rec in recs:
+        settings = renderer_settings_for(rec, profile, analysis_width=analysis_width)
+        is_rec = isinstance(rec, Recommendation)
+        out.append(rec.replace(renderer_settings=settings) if is_rec else {**rec, "renderer_settings": settings})
+    return out
 
 
 def combined_script(recs: Sequence[Mapping], engine: str) -> str:

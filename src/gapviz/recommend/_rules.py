@@ -34,46 +34,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
+from gapviz.recommend._recommendation import Recommendation
 from gapviz.stats.inference import verdict
+from gapviz.vocabulary import COUPLED, severity_rank
+from gapviz.vocabulary import KNOBS as _VOCABULARY
 
-__all__ = ["KNOBS", "RULES", "Recommendation", "Rule", "knobs_to_calibrate", "recommend"]
+__all__ = ["KNOBS", "RULES", "Rule", "knobs_to_calibrate", "recommend"]
 
-#: The fixed recommendation vocabulary, in DESIGN.md's order.
-KNOBS = (
-    "camera_focus",
-    "resolution",
-    "lighting",
-    "sensor_noise",
-    "compression",
-    "exposure",
-    "color",
-    "texture",
-    "background",
-)
+#: The fixed recommendation vocabulary, in DESIGN.md's order (the names of `gapviz.vocabulary.KNOBS`).
+KNOBS = tuple(_VOCABULARY)
 ALPHA = 0.05
 HIGH, MEDIUM = 1.0, 0.4
-#: a coupled knob (see COUPLED) explaining less than this share of the closed mismatch is reported as
-#: low: its statistic moved because of another knob
+#: a coupled knob (`gapviz.vocabulary.COUPLED`: fitted together whenever one of them is) explaining less than
+#: this share of the closed mismatch is reported as low: its statistic moved because of another knob
 MIN_SHARE = 0.25
 #: calibrated amounts below these change nothing a viewer could see
 NEGLIGIBLE = {"camera_focus": 0.3, "resolution": 0.2, "sensor_noise": 0.75, "compression": 0.5,
               "exposure": 0.13, "color": 0.05}  # fmt: skip
-UNITS = {
-    "camera_focus": "px (background Gaussian blur sigma at the analysed image size)",
-    "resolution": "px (whole-image Gaussian softness sigma at the analysed image size)",
-    "sensor_noise": "grey levels (Gaussian noise sigma, 8-bit)",
-    "compression": "JPEG quality (1-100)",
-    "exposure": "EV stops",
-    "color": "white-balance cast (-1 cool .. +1 warm)",
-}
-_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
-#: knobs fitted together whenever one of them is: their statistics move together
-COUPLED = ("camera_focus", "resolution", "sensor_noise")
+#: knob -> unit of a suggested amount (`gapviz.vocabulary.Knob.suggested_unit`)
+UNITS = {name: knob.suggested_unit for name, knob in _VOCABULARY.items() if knob.suggested_unit}
 #: knobs whose opposite gap (renders softer / noisier / blockier than the photos) gets an amount from
 #: the operators applied to the photos: the renders' excess
 REVERSE_CALIBRATED = ("camera_focus", "resolution", "sensor_noise", "compression")
@@ -85,15 +69,8 @@ _SOFTER_EXPLAINS = {"background": "camera_focus", "texture": "resolution"}
 REVERSE_SUPPORT = {"resolution": ("blur_effect", +1)}
 #: a fit that leaves less than this share of a statistic's gap explains that gap
 EXPLAINED = 0.5
-REVERSE_UNITS = {
-    "camera_focus": "px (background Gaussian blur sigma the photos would need to match the renders: the renders' "
-    "excess background blur, at the analysed image size)",
-    "resolution": "px (whole-image Gaussian softness sigma the photos would need to match the renders: the renders' "
-    "excess softness, at the analysed image size)",
-    "sensor_noise": "grey levels (Gaussian noise sigma the photos would need to match the renders: the renders' "
-    "excess noise, 8-bit)",
-    "compression": "JPEG quality at which re-saving the photos matches the renders' block artefacts",
-}
+#: knob -> unit of a reverse recommendation's amount, the renders' excess (`gapviz.vocabulary.Knob.reverse_unit`)
+REVERSE_UNITS = {name: knob.reverse_unit for name, knob in _VOCABULARY.items() if knob.reverse_unit}
 
 
 @dataclass(frozen=True)
@@ -104,7 +81,7 @@ class Rule:
     ----------
     knob : str
     primary : str
-        Image statistic key, or ``"warmth"`` (rgb_relative.r - rgb_relative.b).
+        Image statistic key (``warmth`` is rgb_relative.r - rgb_relative.b, measured per image).
     sign : int
         +1 when ``synth > real`` on the primary means the renders need *more* of the knob's effect.
     log : bool
@@ -120,6 +97,12 @@ class Rule:
     weight : float
         Priority weight; texture and background are lower because part of what they measure is
         the camera knobs' effect.
+
+    Examples
+    --------
+    >>> colour = next(rule for rule in RULES if rule.knob == "color")
+    >>> colour.primary, colour.sign, colour.log
+    ('warmth', -1, False)
     """
 
     knob: str
@@ -149,34 +132,7 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    """One instruction for the rendering team (the JSON ``recommendations`` items)."""
-
-    knob: str
-    action: str
-    severity: str
-    effect_size: float | None
-    ci95: list
-    evidence: list
-    suggested: float | int | None = None
-    parameter: str | None = None
-    unit: str | None = None
-    magnitude: float | None = None
-    direction: str = "add"
-    priority: float = 0.0
-    notes: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 def _values(pair_values: Mapping[str, tuple], key: str) -> tuple[np.ndarray, np.ndarray] | None:
-    if key == "warmth":
-        r, b = pair_values.get("rgb_relative.r"), pair_values.get("rgb_relative.b")
-        if r is None or b is None:
-            return None
-        return np.asarray(r[0]) - np.asarray(b[0]), np.asarray(r[1]) - np.asarray(b[1])
     got = pair_values.get(key)
     if got is None:
         return None
@@ -229,15 +185,7 @@ def _evidence_item(statistic: str, stat: Mapping, layer: str | None = None) -> d
 
 
 def _evidence(rule: Rule, image_stats, layers, decay) -> list[dict]:
-    primary = rule.primary
-    items = []
-    if primary == "warmth":
-        primary_keys = ("rgb_relative.r", "rgb_relative.b")
-    else:
-        primary_keys = (primary,)
-    for key in primary_keys:
-        if key in image_stats:
-            items.append(_evidence_item(key, image_stats[key]))
+    items = [_evidence_item(rule.primary, image_stats[rule.primary])] if rule.primary in image_stats else []
     for statistic, scope, _sign in rule.support:
         if scope == "layers":
             for layer in layers:
@@ -248,7 +196,7 @@ def _evidence(rule: Rule, image_stats, layers, decay) -> list[dict]:
             stat = decay.get(statistic)
             if stat and stat.get("diff") is not None:
                 items.append(_evidence_item(statistic, stat, "across layers"))
-        elif statistic in image_stats and statistic not in primary_keys:
+        elif statistic in image_stats and statistic != rule.primary:
             items.append(_evidence_item(statistic, image_stats[statistic]))
     return items
 
@@ -327,7 +275,7 @@ def recommend(
     seed: int = 0,
     calibrator: Callable[[Sequence[str]], Calibration] | None = None,
     reverse_calibrator: Callable[[Sequence[str]], Calibration] | None = None,
-) -> tuple[list[dict], Calibration | None]:
+) -> tuple[list[Recommendation], Calibration | None]:
     """Recommendations, highest priority first, and the calibration behind their amounts.
 
     Parameters
@@ -362,15 +310,27 @@ def recommend(
 
     Returns
     -------
-    (list of dict, Calibration or None)
+    (list of Recommendation, Calibration or None)
+        Each `Recommendation` is also a read-only mapping of its JSON fields (``rec["knob"]``).
 
     Examples
     --------
-    >>> recs, _ = recommend(image_stats={}, pair_values={})
-    >>> recs
-    []
+    Renders brighter than their photos by two real-set standard deviations:
+
+    >>> import numpy as np
+    >>> from gapviz.stats import paired_stat
+    >>> rng = np.random.default_rng(0)
+    >>> real = rng.normal(0.5, 0.05, 30)
+    >>> synth = real + rng.normal(0.1, 0.01, 30)
+    >>> recs, calibration = recommend(image_stats={"brightness": paired_stat(real, synth)},
+    ...                               pair_values={"brightness": (real, synth)})
+    >>> [(r.knob, r.severity, r.direction) for r in recs], calibration
+    ([('exposure', 'high', 'add')], None)
+    >>> recs[0]["action"].startswith("Lower the exposure")
+    True
+    >>> recommend(image_stats={}, pair_values={})
+    ([], None)
     """
-    decay = decay or {}
     found = _gaps(pair_values, paired, image_stats)
     calibration = None
     to_fit = _to_fit(found)
@@ -379,77 +339,17 @@ def recommend(
     elif to_fit and sample is not None and len(sample) > 0 and measure is not None and prepare is not None:
         calibration = calibrate(sample, sorted(to_fit), measure=measure, prepare=prepare, seed=seed)
     if calibration is not None:
-        found_knobs = {rule.knob for rule, _, _, _ in found}
-        for rule in RULES:
-            value = calibration.settings.get(rule.knob)
-            if rule.knob in found_knobs or value is None or abs(value) < NEGLIGIBLE[rule.knob]:
-                continue
-            # revealed only if, with the other knobs at their fitted amounts, this knob's own statistic
-            # still differs from the real partners beyond chance (same corrected level as raw gaps)
-            if calibration.hidden_p.get(rule.knob, 1.0) >= ALPHA / len(RULES):
-                continue
-            stat = image_stats.get(rule.primary)
-            vals = _values(pair_values, rule.primary)
-            if stat is None or vals is None:
-                continue
-            _, m, _ = _test(vals[0], vals[1], rule.log, paired)
-            found.append((rule, stat, m, "revealed"))
-
-    reverse = None
+        found += _revealed(found, calibration, image_stats, pair_values, paired)
     rev = {rule.knob for rule, _, _, d in found if d == "reverse" and rule.knob in REVERSE_CALIBRATED}
+    reverse = None
     if rev and reverse_calibrator is not None:
         reverse = reverse_calibrator(sorted(rev | (set(COUPLED) if rev & set(COUPLED) else set())))
-    # where each direction's fit could explain the other's gaps away, the one that leaves less mismatch wins
-    winner = None
-    if reverse is not None and calibration is not None:
-        common = set(reverse.residual) & set(calibration.residual)
-        left = {name: sum(fit.residual[k] ** 2 for k in common) for name, fit in (("reverse", reverse),
-                                                                                  ("add", calibration))}  # fmt: skip
-        winner = "reverse" if left["reverse"] < left["add"] else "add"
-
+    fits = _Fits(calibration, reverse, _winner(calibration, reverse), rev)
     recs = []
     for rule, stat, m, direction in found:
-        if direction == "revealed" and winner == "reverse" and _closed_by(reverse, rule):
+        if direction == "revealed" and fits.winner == "reverse" and _closed_by(reverse, rule):
             continue  # "revealed" by the forward fit, but the renders' excess explains the statistics better
-        severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
-        notes, suggested, share = [], None, 1.0
-        revealed = direction == "revealed"
-        if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
-            severity, suggested, notes = _reverse_amount(rule, severity, reverse,
-                                                         None if winner == "reverse" else calibration)
-            if not _supported(rule.knob, image_stats):
-                statistic, _ = REVERSE_SUPPORT[rule.knob]
-                notes.append(f"{statistic} does not show the renders blurrier as a whole: the object-detail gap is "
-                             "more likely surface texture on the photos than softer renders")
-                severity, suggested = "low", None
-        elif direction == "add" and rule.knob in _SOFTER_EXPLAINS and _SOFTER_EXPLAINS[rule.knob] in rev:
-            notes.append(f"the renders are softer than the photos ({_SOFTER_EXPLAINS[rule.knob]}, reverse): that alone "
-                         "removes edges, so act on it first and measure this again")
-            severity = "low"
-        elif direction == "add" and rule.knob in COUPLED and winner != "add" and _closed_by(reverse, rule):
-            notes.append("the renders' excess in " + ", ".join(_fitted(reverse, rule.knob))
-                         + " (see the reverse recommendation) closes this gap when applied to the photos: "
-                         "it is most likely that, not a missing " + rule.knob.replace("_", " "))
-            severity = "low"
-        if revealed:
-            # no significant raw gap, but the joint fit needs this knob once the others are applied
-            severity, direction = "medium", "add"
-            notes.append("revealed by calibration: the raw statistic shows no significant gap because another "
-                         "knob's gap masks it; with the other adjustments applied, its own statistic differs "
-                         f"significantly (p = {calibration.hidden_p[rule.knob]:.2g}) and this amount closes it")
-        if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
-            pass
-        elif calibration is not None and rule.knob in calibration.settings and not (severity == "low" and notes):
-            suggested = calibration.settings[rule.knob]
-            share = calibration.share.get(rule.knob, 1.0)
-            if abs(suggested) < NEGLIGIBLE[rule.knob]:
-                notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
-                severity, suggested = "low", None
-            elif share < MIN_SHARE and rule.knob in COUPLED and not revealed:
-                others = ", ".join(k for k, v in calibration.share.items() if k != rule.knob and v >= MIN_SHARE)
-                notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's"
-                             + (f"; mostly explained by {others}" if others else ""))
-                severity = "low"
+        severity, direction, suggested, notes = _judge(rule, m, direction, fits, image_stats)
         real, synth = stat.get("real"), stat.get("synth")
         recs.append(
             Recommendation(
@@ -458,7 +358,7 @@ def recommend(
                 severity=severity,
                 effect_size=stat.get("effect_size"),
                 ci95=list(stat.get("ci95") or [None, None]),
-                evidence=_evidence(rule, image_stats, layers, decay),
+                evidence=_evidence(rule, image_stats, layers, decay or {}),
                 suggested=suggested,
                 parameter=rule.knob if suggested is not None else None,
                 unit=((REVERSE_UNITS if direction == "reverse" else UNITS).get(rule.knob)
@@ -469,8 +369,95 @@ def recommend(
                 notes=notes,
             )
         )
-    recs.sort(key=lambda r: (_SEVERITY_RANK[r.severity], -r.priority, KNOBS.index(r.knob)))
-    return [r.to_dict() for r in recs], calibration
+    recs.sort(key=lambda r: (severity_rank(r.severity), -r.priority, KNOBS.index(r.knob)))
+    return recs, calibration
+
+
+def _revealed(found: Sequence[tuple], calibration: Calibration, image_stats: Mapping[str, Mapping],
+              pair_values: Mapping[str, tuple], paired: bool) -> list[tuple]:  # fmt: skip
+    """``(rule, stat, m, "revealed")`` for the calibrated knobs without a raw gap that the joint fit needs."""
+    found_knobs = {rule.knob for rule, _, _, _ in found}
+    out = []
+    for rule in RULES:
+        value = calibration.settings.get(rule.knob)
+        if rule.knob in found_knobs or value is None or abs(value) < NEGLIGIBLE[rule.knob]:
+            continue
+        # revealed only if, with the other knobs at their fitted amounts, this knob's own statistic
+        # still differs from the real partners beyond chance (same corrected level as raw gaps)
+        if calibration.hidden_p.get(rule.knob, 1.0) >= ALPHA / len(RULES):
+            continue
+        stat = image_stats.get(rule.primary)
+        vals = _values(pair_values, rule.primary)
+        if stat is None or vals is None:
+            continue
+        _, m, _ = _test(vals[0], vals[1], rule.log, paired)
+        out.append((rule, stat, m, "revealed"))
+    return out
+
+
+def _winner(calibration: Calibration | None, reverse: Calibration | None) -> str | None:
+    """Where each direction's fit could explain the other's gaps away, the one that leaves less mismatch."""
+    if reverse is None or calibration is None:
+        return None
+    common = set(reverse.residual) & set(calibration.residual)
+    left = {name: sum(fit.residual[k] ** 2 for k in common) for name, fit in (("reverse", reverse),
+                                                                              ("add", calibration))}  # fmt: skip
+    return "reverse" if left["reverse"] < left["add"] else "add"
+
+
+@dataclass(frozen=True)
+class _Fits:
+    """The fits behind the amounts: forward, the other way round, which of them wins, the reverse gaps' knobs."""
+
+    forward: Calibration | None
+    reverse: Calibration | None
+    winner: str | None
+    rev: set
+
+
+def _judge(rule: Rule, m: float, direction: str, fits: _Fits, image_stats: Mapping[str, Mapping]):
+    """``(severity, direction, suggested, notes)`` of one gap, given the fits of both directions."""
+    calibration, reverse, winner, rev = fits.forward, fits.reverse, fits.winner, fits.rev
+    severity = "high" if m >= HIGH else "medium" if m >= MEDIUM else "low"
+    notes, suggested, share = [], None, 1.0
+    revealed = direction == "revealed"
+    if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
+        severity, suggested, notes = _reverse_amount(rule, severity, reverse,
+                                                     None if winner == "reverse" else calibration)
+        if not _supported(rule.knob, image_stats):
+            statistic, _ = REVERSE_SUPPORT[rule.knob]
+            notes.append(f"{statistic} does not show the renders blurrier as a whole: the object-detail gap is "
+                         "more likely surface texture on the photos than softer renders")
+            severity, suggested = "low", None
+    elif direction == "add" and rule.knob in _SOFTER_EXPLAINS and _SOFTER_EXPLAINS[rule.knob] in rev:
+        notes.append(f"the renders are softer than the photos ({_SOFTER_EXPLAINS[rule.knob]}, reverse): that alone "
+                     "removes edges, so act on it first and measure this again")
+        severity = "low"
+    elif direction == "add" and rule.knob in COUPLED and winner != "add" and _closed_by(reverse, rule):
+        notes.append("the renders' excess in " + ", ".join(_fitted(reverse, rule.knob))
+                     + " (see the reverse recommendation) closes this gap when applied to the photos: "
+                     "it is most likely that, not a missing " + rule.knob.replace("_", " "))
+        severity = "low"
+    if revealed:
+        # no significant raw gap, but the joint fit needs this knob once the others are applied
+        severity, direction = "medium", "add"
+        notes.append("revealed by calibration: the raw statistic shows no significant gap because another "
+                     "knob's gap masks it; with the other adjustments applied, its own statistic differs "
+                     f"significantly (p = {calibration.hidden_p[rule.knob]:.2g}) and this amount closes it")
+    if direction == "reverse" and rule.knob in REVERSE_CALIBRATED:
+        pass
+    elif calibration is not None and rule.knob in calibration.settings and not (severity == "low" and notes):
+        suggested = calibration.settings[rule.knob]
+        share = calibration.share.get(rule.knob, 1.0)
+        if abs(suggested) < NEGLIGIBLE[rule.knob]:
+            notes.append("calibration finds no amount of this knob that closes the gap; other knobs explain it")
+            severity, suggested = "low", None
+        elif share < MIN_SHARE and rule.knob in COUPLED and not revealed:
+            others = ", ".join(k for k, v in calibration.share.items() if k != rule.knob and v >= MIN_SHARE)
+            notes.append(f"only {100 * share:.0f} % of the calibrated mismatch is this knob's"
+                         + (f"; mostly explained by {others}" if others else ""))
+            severity = "low"
+    return severity, direction, suggested, notes
 
 
 def _supported(knob: str, image_stats: Mapping[str, Mapping]) -> bool:
@@ -530,7 +517,7 @@ def _gaps(pair_values: Mapping[str, tuple], paired: bool, image_stats: Mapping[s
         vals = _values(pair_values, rule.primary)
         if vals is None:
             continue
-        stat = image_stats.get(rule.primary) if rule.primary != "warmth" else _warmth_stat(image_stats, vals, paired)
+        stat = image_stats.get(rule.primary)
         mean_d, m, p = _test(vals[0], vals[1], rule.log, paired)
         if not _significant(stat, p, len(RULES)):
             continue
@@ -574,6 +561,13 @@ def knobs_to_calibrate(
 
     Examples
     --------
+    Renders' backgrounds far sharper than the photos': focus, with the knobs coupled to it.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> real = rng.lognormal(3.0, 0.3, 24)
+    >>> knobs_to_calibrate({"coarse_sharpness.background": (real, real * rng.lognormal(0.6, 0.05, 24))})
+    ['camera_focus', 'resolution', 'sensor_noise']
     >>> knobs_to_calibrate({})
     []
     """
@@ -581,8 +575,7 @@ def knobs_to_calibrate(
         from gapviz.stats.inference import derive_seed, paired_stat, unpaired_stat
 
         summarise = paired_stat if paired else unpaired_stat
-        keys = {key for rule in RULES for key in ((rule.primary,) if rule.primary != "warmth"
-                                                  else ("rgb_relative.r", "rgb_relative.b"))}  # fmt: skip
+        keys = {rule.primary for rule in RULES}
         image_stats = {
             key: summarise(*pair_values[key], seed=derive_seed(seed, "image_stats." + key), n_boot=n_boot)
             for key in keys
@@ -591,13 +584,3 @@ def knobs_to_calibrate(
     to_fit = _to_fit(_gaps(pair_values, paired, image_stats))
     return [k for k in CALIBRATED_KNOBS if k in to_fit]
 
-
-def _warmth_stat(image_stats: Mapping, vals: tuple[np.ndarray, np.ndarray], paired: bool) -> dict | None:
-    """A Stat for red-minus-blue, built from the per-pair values when the two channel Stats exist."""
-    if "rgb_relative.r" not in image_stats or "rgb_relative.b" not in image_stats:
-        return None
-    from gapviz.stats import paired_stat, unpaired_stat
-
-    real, synth = vals
-    fn = paired_stat if paired else unpaired_stat
-    return fn(real, synth, seed=0, n_boot=1000)

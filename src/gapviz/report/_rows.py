@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gapviz.report._format import VERDICT_TEXT, as_float, format_ci, format_number, pretty, verdict_of
 from gapviz.report._provenance import provenance_rows, summary_text
 from gapviz.report._renderer import renderer_card
+from gapviz.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:  # pragma: no cover
     from gapviz.result import GapResult
@@ -30,7 +31,7 @@ __all__ = [
     "summary_line",
 ]
 
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 #: the CSS class of a row, by verdict
 _VERDICT_CSS = {"gap": "gap", "within noise": "noise", "below floor": "noise", None: "muted"}
 

@@ -1,147 +1,22 @@
-"""Rendering knobs: their meaning and units, validation, and the named presets.
+"""Rendering knobs: validation of overrides, and the named presets.
 
-The knob names are the recommendation vocabulary of ``docs/architecture.md``: a recommendation's
-``parameter`` is a knob name here and its ``suggested`` value can be passed straight back.
+The knobs themselves (names, meaning, units, valid values) are the recommendation vocabulary of
+`gapviz.vocabulary`: a recommendation's ``parameter`` is a knob name there and its ``suggested``
+value can be passed straight back.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from gapviz._errors import GapvizError
+from gapviz.vocabulary import BACKGROUNDS, KNOBS, PHOTO_BACKGROUNDS, TEXTURES, Knob
 
-#: scikit-image sample photos usable as backgrounds; each one was checked to load offline from the
-#: files shipped inside the scikit-image wheel (``skin``, ``eagle``, ``lily``, ``kidney`` need pooch
-#: and a download, so they are not offered).
-PHOTO_BACKGROUNDS = (
-    "astronaut",
-    "brick",
-    "camera",
-    "chelsea",
-    "coffee",
-    "grass",
-    "gravel",
-    "moon",
-    "rocket",
-)
-
-#: ``mixed`` picks, per seed, either procedural clutter or one of the photos (an extension of the
-#: contract's choices; the presets use it so that a data set has varied backgrounds).
-BACKGROUNDS = ("plain", "clutter", "mixed", *PHOTO_BACKGROUNDS)
-TEXTURES = ("clean", "scratched", "rusty")
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One rendering knob.
-
-    Attributes
-    ----------
-    name : str
-        The knob name (the recommendation vocabulary).
-    kind : str
-        ``"float"``, ``"int"`` or ``"choice"``.
-    unit : str
-        Unit and meaning of the value, in words.
-    low, high : float or None
-        Inclusive bounds for numeric knobs (None = unbounded on that side).
-    choices : tuple of str
-        Valid values of a ``"choice"`` knob.
-    """
-
-    name: str
-    kind: str
-    unit: str
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-
-    def valid_range(self) -> str:
-        """The valid values, in words, for error messages and docs."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        what = "an integer" if self.kind == "int" else "a number"
-        if self.low is not None and self.high is not None:
-            return f"{what} in [{self.low:g}, {self.high:g}]"
-        if self.low is not None:
-            return f"{what} >= {self.low:g}"
-        return what
-
-    def validate(self, value: Any) -> float | int | str:
-        """Return ``value`` converted to the knob's type, or raise `GapvizError`.
-
-        Strings are parsed (the CLI passes ``"3"``), so ``"3"`` and ``3`` give the same result.
-        """
-        bad = GapvizError(f"knob {self.name!r} got {value!r}; expected {self.valid_range()} ({self.unit})")
-        if self.kind == "choice":
-            if not isinstance(value, str) or value.strip().lower() not in self.choices:
-                raise bad
-            return value.strip().lower()
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                raise bad from None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise bad from None
-        if not math.isfinite(number):
-            raise bad
-        if self.low is not None and number < self.low:
-            raise bad
-        if self.high is not None and number > self.high:
-            raise bad
-        if self.kind == "int":
-            if number != int(number):
-                raise bad
-            return int(number)
-        return number
-
-
-_KNOB_LIST = (
-    Knob(
-        "camera_focus",
-        "float",
-        "background defocus, Gaussian sigma in px at the rendered size; 0 = in focus",
-        0.0,
-        100.0,
-    ),
-    Knob(
-        "resolution",
-        "float",
-        "whole-image lens softness, Gaussian sigma in px; 0 = perfectly sharp render",
-        0.0,
-        50.0,
-    ),
-    Knob(
-        "lighting",
-        "float",
-        "key-light coverage of the object: 1 = uniform ambient, lower = partial light with shadow",
-        0.0,
-        1.0,
-    ),
-    Knob("sensor_noise", "float", "Gaussian sensor noise sigma in 8-bit grey levels", 0.0, 128.0),
-    Knob("compression", "int", "JPEG quality; 0 = lossless (no codec artefacts)", 0, 100),
-    Knob("exposure", "float", "exposure shift in EV stops; 0 = none", -10.0, 10.0),
-    Knob("color", "float", "white-balance cast: < 0 cool/blue, > 0 warm/orange", -1.0, 1.0),
-    Knob("texture", "choice", "surface texture of the links", choices=TEXTURES),
-    Knob(
-        "background",
-        "choice",
-        "background content: plain, procedural clutter, a scikit-image photo, or mixed",
-        choices=BACKGROUNDS,
-    ),
-)
-
-#: Every knob by name, in the order used for CSV columns and docs.
-KNOBS: Mapping[str, Knob] = MappingProxyType({k.name: k for k in _KNOB_LIST})
+# the vocabulary (names, units, valid values) lives on the ground floor; the scenes re-export it
+__all__ = ["BACKGROUNDS", "KNOBS", "PHOTO_BACKGROUNDS", "PRESETS", "TEXTURES", "Knob", "parse_overrides",
+           "resolve_settings"]  # fmt: skip
 
 _DATASET1 = {
     "camera_focus": 0.0,

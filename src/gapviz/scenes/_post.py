@@ -19,21 +19,13 @@ import numpy as np
 
 from gapviz._errors import GapvizError
 from gapviz.scenes._geometry import STREAM_NOISE, stream
-from gapviz.scenes._knobs import KNOBS
 from gapviz.scenes._render import _GAMMA, _lens, _object_layer, _sensor
+from gapviz.vocabulary import CAMERA_KNOBS, KNOBS
 
 __all__ = ["CAMERA_KNOBS", "FinishedImage", "apply_camera_knobs"]
 
-#: knobs that act on the finished image (the others change the scene itself)
-CAMERA_KNOBS = ("camera_focus", "resolution", "exposure", "color", "sensor_noise", "compression")
-_NEUTRAL = {
-    "camera_focus": 0.0,
-    "resolution": 0.0,
-    "exposure": 0.0,
-    "color": 0.0,
-    "sensor_noise": 0.0,
-    "compression": 0,
-}
+# CAMERA_KNOBS (the knobs that act on the finished image, in the renderer's order) is the vocabulary's
+_NEUTRAL = {knob: KNOBS[knob].neutral for knob in CAMERA_KNOBS}
 
 
 #: blurred images a FinishedImage keeps (oldest dropped first): 4 x 3 MB at 512x512, twice that with linear light

@@ -68,9 +68,9 @@ def rms_contrast(ctx: ImageContext) -> dict[str, float]:
     return {"rms_contrast": ctx.grey_mean_sd[1] / 255.0}
 
 
-@register("rgb_relative", kind="image", outputs=("rgb_relative.r", "rgb_relative.g", "rgb_relative.b"))
+@register("rgb_relative", kind="image", outputs=("rgb_relative.r", "rgb_relative.g", "rgb_relative.b", "warmth"))
 def rgb_relative(ctx: ImageContext) -> dict[str, float]:
-    """Each channel's mean over the mean of the three channel means (1, 1, 1 for neutral grey).
+    """Each channel's mean over the mean of the three (1, 1, 1 for neutral grey), and ``warmth``: red minus blue.
 
     Examples
     --------
@@ -79,10 +79,12 @@ def rgb_relative(ctx: ImageContext) -> dict[str, float]:
     >>> scene = render_scene(0, size=128)
     >>> ctx = ImageContext(scene.image, scene.mask, canny=(20.0, 50.0, 1.0))
     >>> {k: round(v, 3) for k, v in rgb_relative(ctx).items()}
-    {'rgb_relative.r': 0.959, 'rgb_relative.g': 1.076, 'rgb_relative.b': 0.965}
+    {'rgb_relative.r': 0.959, 'rgb_relative.g': 1.076, 'rgb_relative.b': 0.965, 'warmth': -0.006}
     """
     rel = relative_channel_means(ctx.image)
-    return {f"rgb_relative.{c}": float(v) for c, v in zip("rgb", rel, strict=True)}
+    out = {f"rgb_relative.{c}": float(v) for c, v in zip("rgb", rel, strict=True)}
+    out["warmth"] = out["rgb_relative.r"] - out["rgb_relative.b"]  # > 0 warmer: the colour knob's statistic
+    return out
 
 
 @register("illumination_cv", kind="image")

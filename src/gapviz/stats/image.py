@@ -27,6 +27,7 @@ key                                            meaning
 ``brightness``                                 mean grey / 255
 ``rms_contrast``                               sd of grey / 255
 ``rgb_relative.r/.g/.b``                       channel mean / mean of the three channel means
+``warmth``                                     rgb_relative.r - rgb_relative.b (> 0 warmer, the colour knob's statistic)
 ``illumination_cv``                            coefficient of variation of smoothed luminance over the object's core
 ``jpeg_blockiness``                            mean |gradient| on 8x8 block boundaries / inside blocks
 ``canny_edge_agreement`` (pair)                F1 of real vs synth edge maps with a 2 px tolerance
