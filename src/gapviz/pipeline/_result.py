@@ -177,7 +177,7 @@ def build_result(setup: Setup, run: ShardRun, final: Final, recs: list, calibrat
         layers=final.layers,
         image_stats=final.stats["image_stats"],
         decay=final.stats["decay"],
-        canny={"low": canny[0], "high": canny[1], "sigma": canny[2], "source": run.canny_source} if canny else {},
+        canny={**canny.to_dict(), "source": run.canny_source} if canny else {},
         recommendations=tuple(recs),
         parameters=parameters,
         environment=environment(),

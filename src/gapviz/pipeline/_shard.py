@@ -18,6 +18,7 @@ from typing import Any
 from gapviz._checks import argument_error, check_int, is_int
 from gapviz.inputs import iter_batches
 from gapviz.pipeline._stream import ShardRun, first_canny, run_stream
+from gapviz.stats import Canny
 
 __all__ = ["Shard", "ShardOutput", "StreamSpec", "check_options", "execute_shard", "first_batch_canny",
            "peak_rss", "plan_shards", "shard_output", "shard_rows"]  # fmt: skip
@@ -163,7 +164,7 @@ class StreamSpec:
     workers: int
     sample_cap: int
     seed: int
-    canny: tuple
+    canny: Canny
     mask_policy: str | None = None
     boxes: Mapping | None = None
     channels: int | None = None

@@ -290,7 +290,7 @@ def run_sharded(
     run = _Run(spec=spec, shards=shards, asks=_asks(shards, examples, calibration), examples=examples,
                calibration=calibration, cleanup=cleanup, guess=guess, bar=bar, outputs=[None] * len(shards))  # fmt: skip
     if cache is not None:
-        run.store = ShardCache(cache, {**dict(cache_key or {}), "analysis_size": list(analysis_size), "canny": canny})
+        run.store = ShardCache(cache, {**dict(cache_key or {}), "analysis_size": list(analysis_size), "canny": list(canny)})
         run.load_cached()
     runner = DaskRunner(cluster, spec) if cluster is not None else _LocalRunner(spec, tapper, reducer)
     info = run.compute(runner)

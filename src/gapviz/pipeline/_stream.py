@@ -25,10 +25,9 @@ from gapviz.inputs._channels import model_input
 from gapviz.recommend._sampler import CalibrationSampler, start_background
 from gapviz.result import ExamplePair, FeatureExample
 from gapviz.stats import (
-    CANNY_SIGMA,
+    Canny,
     PairAccumulator,
     canny_edges,
-    canny_thresholds,
     image_stats_batch,
     image_stats_pairs,
 )
@@ -53,7 +52,7 @@ class ShardRun:
     kept: list = field(default_factory=list)
     calib: Any = None
     ahead: Any = None
-    canny: tuple | None = None
+    canny: Canny | None = None
     canny_source: str = ""
     n_rows: int = 0
     seconds: float = 0.0
@@ -63,17 +62,11 @@ class ShardRun:
     impact_sample: Any = None
 
 
-def canny_of(low: float, high: float) -> tuple:
-    """The run's Canny thresholds as the statistics take them (low, high, sigma)."""
-    return (float(low), float(high), float(CANNY_SIGMA))
-
-
-def first_canny(batch: Any) -> tuple[tuple, str]:
+def first_canny(batch: Any) -> tuple[Canny, str]:
     """The Canny thresholds of a run, from its first batch (the real side where there is one), and their source."""
     first = batch.real_analysis if batch.real_analysis is not None else batch.synth_analysis
     side_name = "real" if batch.real_analysis is not None else "synth"
-    low, high = canny_thresholds(first)
-    return canny_of(low, high), f"gradient percentiles of the first {len(first)} {side_name} images"
+    return Canny.from_images(first), f"gradient percentiles of the first {len(first)} {side_name} images"
 
 
 def ref_path(ref: Any) -> str | None:
@@ -81,7 +74,7 @@ def ref_path(ref: Any) -> str | None:
     return None if isinstance(ref, (int, np.integer)) else os.fspath(ref)
 
 
-def side_stats(side: str, images: np.ndarray, masks: np.ndarray, canny: tuple) -> dict:
+def side_stats(side: str, images: np.ndarray, masks: np.ndarray, canny: Canny) -> dict:
     return {side: image_stats_batch(images, masks, canny=canny)}
 
 
@@ -91,7 +84,7 @@ def feature_examples(acts_real: Mapping[str, np.ndarray], acts_synth: Mapping[st
                  for layer in acts_real)  # fmt: skip
 
 
-def examples(k: int, batch: Any, maps: Mapping[str, np.ndarray], canny: tuple) -> list[ExamplePair]:
+def examples(k: int, batch: Any, maps: Mapping[str, np.ndarray], canny: Canny) -> list[ExamplePair]:
     """The batch's first ``k`` pairs with full feature maps (``maps``: rows real[:k] + synth[:k])."""
     real_acts = {name: a[:k] for name, a in maps.items()}
     synth_acts = {name: a[k:] for name, a in maps.items()}
@@ -119,7 +112,7 @@ class _Pass:
     """The state of one pass: the accumulator, the pending statistics jobs and what is kept."""
 
     def __init__(self, pairset: Any, *, tapper: Any, reducer: Any, preprocess: Any, sample_cap: int, seed: int,
-                 examples: int, calibration_pairs: int, canny: tuple | None, canny_source: str,
+                 examples: int, calibration_pairs: int, canny: Canny | None, canny_source: str,
                  cleanup: contextlib.ExitStack | None, guess: Callable | None, channels: int | None,
                  impact_pairs: int) -> None:  # fmt: skip
         self.paired = pairset.paired
@@ -227,7 +220,7 @@ def run_stream(
     seed: int,
     examples: int,
     calibration_pairs: int,
-    canny: tuple | None = None,
+    canny: Canny | None = None,
     canny_source: str = "",
     cleanup: contextlib.ExitStack | None = None,
     guess: Callable | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 from gapviz._threads import yield_to_model, yielding
 from gapviz.recommend._calibrate import BackgroundCalibration, CalibrationSample
 from gapviz.scenes._post import FinishedImage
-from gapviz.stats import REGISTRY, image_stats_batch
+from gapviz.stats import REGISTRY, Canny, image_stats_batch
 
 __all__ = ["CALIBRATION_PAIRS", "CalibrationSampler", "calibration_measure", "start_background"]
 
@@ -26,7 +26,7 @@ __all__ = ["CALIBRATION_PAIRS", "CalibrationSampler", "calibration_measure", "st
 CALIBRATION_PAIRS = 8
 
 
-def calibration_measure(canny: tuple) -> Callable:
+def calibration_measure(canny: Canny) -> Callable:
     """``measure(images, masks, names)`` for calibration: only the producers of the named statistics."""
 
     def measure(images, masks, names):
@@ -35,7 +35,7 @@ def calibration_measure(canny: tuple) -> Callable:
     return measure
 
 
-def start_background(cleanup: contextlib.ExitStack, canny: tuple, seed: int) -> BackgroundCalibration:
+def start_background(cleanup: contextlib.ExitStack, canny: Canny, seed: int) -> BackgroundCalibration:
     """A `BackgroundCalibration` with the run's measure, entered into ``cleanup`` (which outlives the pass)."""
     return cleanup.enter_context(
         BackgroundCalibration(measure=calibration_measure(canny), prepare=FinishedImage, seed=seed,

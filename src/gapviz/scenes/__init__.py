@@ -13,7 +13,8 @@ Examples
 """
 
 from gapviz.scenes._knobs import KNOBS, PRESETS, Knob, parse_overrides, resolve_settings
-from gapviz.scenes._render import Scene, render_pair, render_scene
+from gapviz.scenes._render import render_pair, render_scene
+from gapviz.scenes._scene import Scene
 from gapviz.scenes._write import write_scenes
 
 __all__ = [

@@ -9,7 +9,6 @@ the whole image (``resolution``) -> exposure and white balance -> sensor noise -
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -28,63 +27,12 @@ from gapviz.scenes._geometry import (
     stream,
 )
 from gapviz.scenes._knobs import resolve_settings
+from gapviz.scenes._scene import Scene
+from gapviz.scenes.blender import DEFAULT_SAMPLES, BlenderRequest, render_requests
 
 MIN_SIZE, MAX_SIZE = 32, 8192
 _SHADOW_LEVEL = 0.3  # light left in the key light's shadow (sky fill), relative to uniform ambient
 _GAMMA = 2.2
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Scene:
-    """One rendered scene.
-
-    Attributes
-    ----------
-    image : (H, W, 3) uint8
-        The RGB image.
-    mask : (H, W) bool
-        Pixels of the two links (the geometric mask, unaffected by blur or noise).
-    wear : float
-        Wear label in percent (0-95): material removed at the contact, as a share of the wire diameter.
-    seed : int
-        The scene seed; with the settings and size it determines every pixel.
-    preset : str
-        The preset the settings started from.
-    settings : dict
-        Every knob's value as rendered (preset plus overrides).
-    background_content : str
-        What the background shows: ``"plain"``, ``"clutter"`` or a photo name (resolves ``"mixed"``).
-
-    Examples
-    --------
-    >>> from gapviz.scenes import render_scene
-    >>> scene = render_scene(7, preset="field", size=64)
-    >>> scene
-    Scene(seed=7, preset='field', size=64, wear=73.16%, background='clutter')
-    >>> scene.image.shape, scene.image.dtype.name, scene.mask.shape, scene.mask.dtype.name
-    ((64, 64, 3), 'uint8', (64, 64), 'bool')
-    >>> scene.settings["camera_focus"], scene.size
-    (3.0, 64)
-    """
-
-    image: np.ndarray
-    mask: np.ndarray
-    wear: float
-    seed: int
-    preset: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    background_content: str = ""
-
-    @property
-    def size(self) -> int:
-        """Image side in pixels."""
-        return int(self.image.shape[0])
-
-    def __repr__(self) -> str:
-        return (
-            f"Scene(seed={self.seed}, preset={self.preset!r}, size={self.size}, wear={self.wear:.2f}%, "
-            f"background={self.background_content!r})"
-        )
 
 
 def _check_seed(seed: Any) -> int:
@@ -118,7 +66,6 @@ def _check_engine(engine: Any) -> str:
 
 
 def _blender(requests: list, size: int, samples: int | None) -> list:
-    from gapviz.scenes.blender import DEFAULT_SAMPLES, render_requests
 
     scenes, _ = render_requests(requests, size, samples=DEFAULT_SAMPLES if samples is None else samples)
     return scenes
@@ -371,8 +318,6 @@ def render_scene(
     seed, size, wear = _check_seed(seed), _check_size(size), _check_wear(wear)
     resolved = resolve_settings(preset, settings)
     if _check_engine(engine) == "blender":
-        from gapviz.scenes.blender import BlenderRequest
-
         return _blender([BlenderRequest(seed, preset, resolved, wear)], size, samples)[0]
     geo = build_geometry(seed, size, wear=wear)
     return _render(geo, seed, size, preset, resolved, {})
@@ -429,8 +374,6 @@ def render_pair(
     real_settings = resolve_settings(real, real_overrides)
     synth_settings = resolve_settings(synth, synth_overrides)
     if _check_engine(engine) == "blender":
-        from gapviz.scenes.blender import BlenderRequest
-
         pair = [
             BlenderRequest(seed, real, real_settings, wear),
             BlenderRequest(seed, synth, synth_settings, wear),

@@ -25,7 +25,7 @@ from gapviz._checks import check_int
 from gapviz._errors import GapvizError
 from gapviz.scenes._background import make_background
 from gapviz.scenes._geometry import STREAM_LIGHT, draw_links, link_centres, stream
-from gapviz.scenes._render import Scene
+from gapviz.scenes._scene import Scene
 
 #: environment variable naming a Python interpreter that has bpy
 ENV_VAR = "GAPVIZ_BLENDER_PYTHON"
