@@ -743,6 +743,36 @@ def measure_model_impact(
 
     Each recommendation with an amount gets ``impact`` (see `prediction_impact`) and
     ``impact_rank`` (1 = the largest mean absolute change); the list keeps its severity order.
+
+    Examples
+    --------
+    The sample and tiny model of `prediction_impact`, and two recommendations, one with an amount:
+
+    >>> from gapviz.inputs import build_pairs, iter_batches
+    >>> from gapviz.recommend import Recommendation
+    >>> from gapviz.scenes import render_pair
+    >>> scenes = [render_pair(seed, "field", "dataset1", size=64) for seed in range(4)]
+    >>> masks = np.stack([real.mask for real, _ in scenes])
+    >>> real, synth = (np.stack([scene.image for scene in side]) for side in zip(*scenes))
+    >>> sample = ImpactSample(size=3)
+    >>> with iter_batches(build_pairs(real, synth, masks={"real": masks, "synth": masks}),
+    ...                   model_size=(32, 32), batch_size=2) as stream:
+    ...     for batch in stream:
+    ...         sample.add(batch)
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)),
+    ...                           keras.layers.Conv2D(1, 3, kernel_initializer="ones", name="conv"),
+    ...                           keras.layers.GlobalAveragePooling2D(),
+    ...                           keras.layers.Dense(1, kernel_initializer="ones")])
+    >>> recs = [Recommendation(knob="exposure", action="Raise the exposure.", severity="high", effect_size=-2.0,
+    ...                        ci95=[-0.12, -0.08], evidence=[], suggested=0.5),
+    ...         Recommendation(knob="lighting", action="Use partial light.", severity="low", effect_size=0.4,
+    ...                        ci95=[-0.1, 0.3], evidence=[])]
+    >>> recs, block, maps = measure_model_impact(model, sample, recs, model_size=(32, 32), n_boot=200)
+    >>> [(r["knob"], r.get("impact_rank"), r["severity_rank"]) for r in recs]
+    [('exposure', 1, 1), ('lighting', None, 2)]
+    >>> block["n_images"], [(k["knob"], k["impact_rank"]) for k in block["ranking"]], maps
+    (3, [('exposure', 1)], [])
     """
     notes: list[str] = []
     predict = make_predictor(model, preprocess=preprocess, batch_size=batch_size)

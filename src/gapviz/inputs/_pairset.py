@@ -62,6 +62,12 @@ class Pair:
         File path, or index into that side's array.
     mask_real, mask_synth : str, int or None
         Given masks; None means estimated.
+
+    Examples
+    --------
+    >>> pair = Pair("a", "real/a.png", "synth/a.png", mask_synth="masks/a.png")
+    >>> pair.stem, pair.real, pair.mask_real is None, pair.mask_synth
+    ('a', 'real/a.png', True, 'masks/a.png')
     """
 
     stem: str

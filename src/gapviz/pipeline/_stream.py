@@ -33,7 +33,12 @@ from gapviz.stats import (
 )
 from gapviz.stats.examples import MAPS, top_channels
 
-__all__ = ["ShardRun", "first_canny", "run_stream"]
+__all__ = ["MAX_PENDING", "ShardRun", "first_canny", "run_stream"]
+
+#: batches whose image statistics may wait for the statistics thread. The thread runs at a lower OS
+#: priority than the forward pass; where it falls behind (a light model, a busy machine) the pass
+#: waits for it here, so memory stays that of a few batches however many pairs stream through.
+MAX_PENDING = 4
 
 
 @dataclass
@@ -187,9 +192,13 @@ class _Pass:
         return k, maps
 
     def _drain(self) -> None:
-        """Add the statistics jobs finished so far (in order); re-guess the knob set as pairs double."""
+        """Add the statistics jobs finished so far (in order); re-guess the knob set as pairs double.
+
+        Waits for the oldest jobs while more than `MAX_PENDING` batches are queued (back-pressure:
+        each job holds its batch's images).
+        """
         added = False
-        while self.pending and self.pending[0][0].done():
+        while self.pending and (self.pending[0][0].done() or len(self.pending) > MAX_PENDING):
             job, job_ids = self.pending.pop(0)
             self.acc.add_images(job_ids, job.result())
             added = True

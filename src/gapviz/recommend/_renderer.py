@@ -588,9 +588,21 @@ def renderer_settings(result: Any, camera: Any) -> Any:
 
     Examples
     --------
+    On a small made-up result whose one recommendation is an exposure change, for a Blender camera
+    (a profile file's path works the same):
+
     >>> import gapviz
-    >>> result = gapviz.renderer_settings(result, "camera.json")  # doctest: +SKIP
-    >>> result.recommendations[0]["renderer_settings"]["snippet"]  # doctest: +SKIP
+    >>> from gapviz.result import example_result
+    >>> camera = {"engine": "blender", "focal_length_mm": 50, "sensor_width_mm": 36,
+    ...           "focus_distance_m": 2.0, "background_distance_m": 6.0, "image_width_px": 512}
+    >>> result = gapviz.renderer_settings(example_result(), camera)
+    >>> [(s["property"], s["value"], s["unit"]) for s in result.recommendations[0]["renderer_settings"]["settings"]]
+    [('scene.view_settings.exposure', -0.25, 'EV')]
+    >>> print(result.recommendations[0]["renderer_settings"]["snippet"])
+    import bpy
+    <BLANKLINE>
+    scene = bpy.context.scene
+    scene.view_settings.exposure = -0.25
     """
     from dataclasses import replace
 

@@ -62,6 +62,19 @@ class WithMaps:
     The example pairs' feature maps ride on their batch's one forward pass instead of a second
     pass over their images; batches without examples flag no row (an empty, free gather) and run
     the same traced function. Plain TensorFlow ops, so it runs wherever the model does.
+
+    Examples
+    --------
+    >>> import keras, numpy as np
+    >>> from gapviz.models import tap
+    >>> from gapviz.stats import make_layer_reducer
+    >>> model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, name="c")])
+    >>> out = tap(model, "c").reduce(np.ones((3, 16, 16, 3), "float32"), WithMaps(make_layer_reducer()),
+    ...                              {"mask": np.ones((3, 16, 16, 1), "float32"), MAPS: np.array([True, False, True])})
+    >>> out["c"][MAPS].shape  # the full maps of the two flagged rows only
+    (2, 14, 14, 4)
+    >>> out["c"]["background_ratio"].shape  # beside the reducer's per-row values
+    (3,)
     """
 
     base: Any

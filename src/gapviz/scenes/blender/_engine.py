@@ -394,6 +394,17 @@ def render_requests(
         Without a Python that has bpy.
     GapvizError
         For bad settings, or when the Blender process fails (with its last error line).
+
+    Examples
+    --------
+    One 64 px scene at 4 samples (about a second, most of it Blender's start; `make blender` installs
+    the Python with bpy that `blender_python` finds):
+
+    >>> from gapviz.scenes import resolve_settings
+    >>> scenes, timing = render_requests([BlenderRequest(0, "dataset1", resolve_settings("dataset1"))], 64,
+    ...                                  samples=4)
+    >>> scenes[0].image.shape, scenes[0].image.dtype, bool(scenes[0].mask.any()), sorted(timing)
+    ((64, 64, 3), dtype('uint8'), True, ['cpu_seconds', 'seconds', 'wall'])
     """
     python = blender_python()
     threads = int(threads or min(os.cpu_count() or 1, 4))
