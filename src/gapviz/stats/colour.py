@@ -79,7 +79,7 @@ def rgb_relative(ctx: ImageContext) -> dict[str, float]:
     >>> scene = render_scene(0, size=128)
     >>> ctx = ImageContext(scene.image, scene.mask, canny=(20.0, 50.0, 1.0))
     >>> {k: round(v, 3) for k, v in rgb_relative(ctx).items()}
-    {'rgb_relative.r': 0.959, 'rgb_relative.g': 1.076, 'rgb_relative.b': 0.965, 'warmth': -0.006}
+    {'rgb_relative.r': 0.959, 'rgb_relative.g': 1.076, 'rgb_relative.b': 0.965, 'warmth': -0.007}
     """
     rel = relative_channel_means(ctx.image)
     out = {f"rgb_relative.{c}": float(v) for c, v in zip("rgb", rel, strict=True)}
