@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Any
 
+from gapviz._errors import GapvizError
+
 __all__ = ["in_notebook", "progress_bar", "resolve_progress"]
 
 
@@ -56,8 +58,6 @@ def resolve_progress(progress: bool | None) -> bool:
             return True
         return _stderr_is_terminal() and not _in_ci()
     if not isinstance(progress, bool):
-        from gapviz._errors import GapvizError
-
         raise GapvizError(f"Argument 'progress' must be True, False or None (auto) but got {progress!r}")
     return progress
 

@@ -1,6 +1,12 @@
 """The ``gapviz`` command line: it parses arguments and calls the public API, nothing more.
 
 Every user error is one line on stderr and exit status 1; usage errors exit 2 (argparse).
+
+Each command imports what it runs inside its own function: ``import gapviz.cli`` takes 0.11 s and
+``import gapviz.comparison`` 0.48 s (numpy, OpenCV, SciPy; measured with ``/usr/bin/time python -c``),
+so ``--help``, ``--version`` and flag errors answer before the analysis stack loads. These are the
+only function-local imports of gapviz modules besides TensorFlow/Keras and the one lazy edge of
+`gapviz.result`.
 """
 
 from __future__ import annotations

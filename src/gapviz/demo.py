@@ -13,6 +13,13 @@ import time
 from pathlib import Path
 
 from gapviz._errors import GapvizError
+from gapviz._progress import resolve_progress
+from gapviz.assets import demo_model
+from gapviz.comparison import compare
+from gapviz.recommend import RULES
+from gapviz.recommend._rules import REVERSE_CALIBRATED
+from gapviz.scenes import write_scenes
+from gapviz.scenes.blender._demo import renderer_settings_lines, write_camera
 
 __all__ = ["loop_summary", "run_demo"]
 
@@ -38,7 +45,6 @@ def _gap(stat: dict | None) -> float | None:
 
 def _settable(rec: dict) -> bool:
     """Whether a recommendation's amount is a knob value to render with (not the renders' excess)."""
-    from gapviz.recommend._rules import REVERSE_CALIBRATED
 
     reverse = rec.get("direction") == "reverse" and rec.get("knob") in REVERSE_CALIBRATED
     return rec.get("suggested") is not None and not reverse
@@ -75,7 +81,6 @@ def loop_summary(recommendations: list, before: dict, after: dict) -> list[dict]
     [{'knob': 'exposure', 'statistic': 'brightness', 'suggested': 0.4, 'gap_before': 0.08, 'gap_after': 0.02,
       'remaining': 0.25}]
     """
-    from gapviz.recommend import RULES
 
     primary = {rule.knob: rule.primary for rule in RULES}
     rows = []
@@ -157,10 +162,6 @@ def run_demo(
     ...     print(exc)
     the demo needs at least 4 pairs, got n=2
     """
-    from gapviz._progress import resolve_progress
-    from gapviz.assets import demo_model
-    from gapviz.comparison import compare
-    from gapviz.scenes import write_scenes
 
     if n < 4:
         raise GapvizError(f"the demo needs at least 4 pairs, got n={n}")
@@ -176,8 +177,6 @@ def run_demo(
     model = demo_model()
     camera = None
     if engine == "blender":  # the scene's own camera, so the cards say the amounts in Blender's settings
-        from gapviz.scenes.blender._demo import write_camera
-
         camera = write_camera(out, size, samples)
     # the renderer knows its masks; the photographs' masks are estimated, as for a real user
     before = compare(model, real, out / "scenes" / "synth" / "images",
@@ -199,8 +198,6 @@ def run_demo(
         return "\n".join(lines)
     overrides = [f"{k}={v}" for k, v in adjust.items()]
     if engine == "blender":
-        from gapviz.scenes.blender._demo import renderer_settings_lines
-
         lines += renderer_settings_lines(out, adjust, size, samples)
     write_scenes(out / "adjusted", preset="dataset1", n=n, seed=seed, size=size, overrides=overrides, progress=progress,
                  **render)  # fmt: skip

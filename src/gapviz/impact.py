@@ -37,7 +37,15 @@ from typing import Any
 import numpy as np
 
 from gapviz._errors import GapvizError
+from gapviz.assets import demo_model, demo_model_card
+from gapviz.inputs import resize_image, resize_mask
+from gapviz.inputs._channels import model_input
+from gapviz.models._cache import cached_on_model
+from gapviz.models._capture import capturing
 from gapviz.recommend import Recommendation
+from gapviz.scenes._post import FinishedImage
+from gapviz.stats import paired_stat
+from gapviz.stats.inference import bootstrap_paired, derive_seed, percentile_ci
 from gapviz.vocabulary import CAMERA_KNOBS
 
 __all__ = [
@@ -173,7 +181,6 @@ def make_predictor(model: Any, *, preprocess: Any = "unit", batch_size: int = 16
     """
     import tensorflow as tf
 
-    from gapviz.inputs._channels import model_input
 
     channels = _channels(model)
     fn = _cached(model, ("predict",), lambda: tf.function(lambda x: _scalar_output(model(x, training=False)),
@@ -205,14 +212,11 @@ _FUNCTIONS = "_gapviz_impact_functions"
 
 def _cached(model: Any, key: tuple, make: Callable[[], Any]) -> Any:
     """``make()`` once per model object and key: a second `compare` on the same model skips the trace."""
-    from gapviz.models._cache import cached_on_model
 
     return cached_on_model(model, _FUNCTIONS, key, make)
 
 
 def _to_model(images: Sequence[np.ndarray], model_size: tuple[int, int]) -> np.ndarray:
-    from gapviz.inputs import resize_image
-
     return np.stack([img if img.shape[:2] == tuple(model_size) else resize_image(img, tuple(model_size))
                      for img in images])  # fmt: skip
 
@@ -220,7 +224,6 @@ def _to_model(images: Sequence[np.ndarray], model_size: tuple[int, int]) -> np.n
 # -- summaries ----------------------------------------------------------------------------------------
 def _mean_ci(x: np.ndarray, *, seed: int, n_boot: int) -> tuple[float | None, list]:
     """Mean and 95 % percentile-bootstrap CI of ``x`` over its rows."""
-    from gapviz.stats.inference import bootstrap_paired
 
     x = np.asarray(x, np.float64)
     x = x[np.isfinite(x)]
@@ -308,8 +311,6 @@ def prediction_impact(
     >>> impact["all"]["amount"]
     {'exposure': 0.5, 'sensor_noise': 4.0}
     """
-    from gapviz.scenes._post import FinishedImage
-    from gapviz.stats.inference import derive_seed
 
     finished = [FinishedImage(img, m, seed + i) for i, (img, m) in enumerate(zip(sample.synth_images, sample.synth_masks,
                                                                                    strict=True))]  # fmt: skip
@@ -466,7 +467,6 @@ def label_errors(
                 i = rng.integers(0, s.size, s.size)
                 den = r[i].mean() - s[i].mean()
                 boots.append((a[i].mean() - s[i].mean()) / den if den != 0 else np.nan)
-            from gapviz.stats.inference import percentile_ci
 
             ci = percentile_ci(np.asarray(boots))
         out["penalty_explained"] = {"value": share, "ci95": ci, "n": int(s.size),
@@ -485,7 +485,6 @@ def attribution_function(model: Any, targets: Sequence[Any]) -> Callable[[np.nda
     """
     import tensorflow as tf
 
-    from gapviz.models._capture import capturing
 
     def maps(x: Any) -> list[Any]:
         with tf.GradientTape() as tape, capturing(targets) as store:
@@ -526,7 +525,6 @@ def background_share(maps: np.ndarray, masks: np.ndarray, *, region: str = "back
     >>> background_share(m, mask).tolist(), background_share(m, mask, region="object").tolist()
     ([0.75], [0.25])
     """
-    from gapviz.inputs import resize_mask
 
     maps = np.abs(np.asarray(maps, np.float64))
     out = np.full(len(maps), np.nan)
@@ -592,10 +590,6 @@ def attribution_shares(
     >>> kept[0]["stem"], kept[0]["maps"]["conv"][0].shape
     ('00000', (30, 30))
     """
-    from gapviz.inputs import resize_mask
-    from gapviz.inputs._channels import model_input
-    from gapviz.stats import paired_stat
-    from gapviz.stats.inference import derive_seed
 
     n = min(int(pairs), len(sample))
     attribution = attribution_function(model, targets)
@@ -651,8 +645,6 @@ def default_label_scale(model_path: str | None, column: str) -> tuple[float, str
     if column != "wear" or not model_path:
         return 1.0, None
     try:
-        from gapviz.assets import demo_model, demo_model_card
-
         same = Path(model_path).resolve() == Path(demo_model()).resolve()
         unit = demo_model_card().get("label_unit")
     except GapvizError:  # pragma: no cover - a broken install

@@ -25,6 +25,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gapviz._errors import GapvizError
+from gapviz.inputs._png_strips import png_reduced
+from gapviz.inputs._size import reduce_factor
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -122,8 +124,6 @@ def _oriented_size(im: Image.Image) -> tuple[int, int]:
 
 
 def _load_reduced(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
-    from gapviz.inputs._size import reduce_factor
-
     w, h = im.size
     if need is None or w * h <= REDUCE_ABOVE:
         im.load()
@@ -141,8 +141,6 @@ def _load_reduced(im: Image.Image, need: tuple[int, int] | None) -> Image.Image:
         im.load()
         return im
     if im.format == "PNG":
-        from gapviz.inputs._png_strips import png_reduced
-
         with _LARGE_DECODE:
             fh = open(im.filename, "rb") if getattr(im, "filename", "") else im.fp
             try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gapviz._errors import GapvizError
+from gapviz.models._capture import capture_outputs
 from gapviz.models._frameworks import (
     children,
     declared_input_shape,
@@ -190,7 +191,6 @@ def _probe_shapes(model: Any, nodes: list[_Node]) -> None:
     if cached is None or cached[0] != shape[1:]:
         import numpy as np
 
-        from gapviz.models._capture import capture_outputs
 
         layers = [n.layer for n in nodes if n.shape is None]
         zeros = np.zeros((1, *shape[1:]), dtype="float32")

@@ -40,7 +40,7 @@ import numpy as np
 
 from gapviz.recommend._calibrate import CALIBRATED_KNOBS, Calibration, CalibrationSample, calibrate
 from gapviz.recommend._recommendation import Recommendation
-from gapviz.stats.inference import verdict
+from gapviz.stats.inference import derive_seed, paired_stat, unpaired_stat, verdict
 from gapviz.vocabulary import COUPLED, severity_rank
 from gapviz.vocabulary import KNOBS as _VOCABULARY
 
@@ -572,8 +572,6 @@ def knobs_to_calibrate(
     []
     """
     if image_stats is None:
-        from gapviz.stats.inference import derive_seed, paired_stat, unpaired_stat
-
         summarise = paired_stat if paired else unpaired_stat
         keys = {rule.primary for rule in RULES}
         image_stats = {

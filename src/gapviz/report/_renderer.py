@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gapviz.recommend._renderer import combined_script
+
 __all__ = ["renderer_card", "renderer_script"]
 
 _ENGINES = {"blender": "Blender (bpy)", "unreal": "Unreal Editor Python"}
@@ -50,7 +52,6 @@ def renderer_script(result: Any) -> dict | None:
     recs = [r for r in result.recommendations if r.get("renderer_settings")]
     if not camera or not recs:
         return None
-    from gapviz.recommend._renderer import combined_script
 
     engine = camera.get("engine", "blender")
     return {"engine": _ENGINES.get(engine, engine), "script": combined_script(recs, engine), "camera": camera}
