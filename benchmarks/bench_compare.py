@@ -166,7 +166,7 @@ def method_b(model, data: str, phases: bool | None, *, estimate_real: bool = Fal
         return wall, {}
     # compare's own phase timings: the recommendation phase and finalize (the merged accumulator's statistics)
     timings = result.execution["timings"]
-    return wall, {"recommend": timings["recommend"], "finalize": timings["finalise"]}
+    return wall, {"recommend": timings["recommend"], "finalize": timings["finalise"], "result": timings["result"]}
 
 
 def method_c(base, names: list[str], data: str, batch: int) -> None:
@@ -219,7 +219,8 @@ def child(args: argparse.Namespace) -> None:
     model, _ = build_model(args.child_arch, args.size)
     data = make_data(args.data, args.child_pairs, args.size)
     layers = tap_names(model, args.taps) if args.taps < 5 else None
-    seconds, _ = method_b(model, data, None, layers=layers, batch_size=args.batch)
+    seconds, _ = method_b(model, data, None, layers=layers, batch_size=args.batch,
+                          **({"impact": False} if args.no_impact else {}))
     rss_mb = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
 
@@ -227,6 +228,8 @@ def child(args: argparse.Namespace) -> None:
 def run_child(args: argparse.Namespace, arch: str, pairs: int) -> dict:
     cmd = [sys.executable, __file__, "--child-arch", arch, "--child-pairs", str(pairs), "--data", args.data,
            "--size", str(args.size), "--taps", str(args.taps), "--batch", str(args.batch)]  # fmt: skip
+    if args.no_impact:
+        cmd.append("--no-impact")
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode or not lines:
@@ -265,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8, help="pairs per forward pass (compare's batch_size)")
     ap.add_argument("--methods", default="a,b,c", help="which of a,b,w,n,c to time")
     ap.add_argument("--no-estimated", action="store_true", help="skip the (b') run with estimated real masks")
+    ap.add_argument("--no-impact", action="store_true",
+                    help="compare(impact=False): leave out the model-impact step (whole-model passes after the pass)")
     ap.add_argument("--c-max-gb", type=float, default=None,
                     help="skip (c) when its feature maps would exceed this many GB (default: 30%% of the "
                     "machine's memory; predict holds them twice while it concatenates the batches)")  # fmt: skip
@@ -306,6 +311,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"device: {device()}; TensorFlow {tf.__version__}; image {args.size}x{args.size}; "
           f"taps {args.taps}; batch {args.batch} pairs; repeats {args.repeats}", flush=True)  # fmt: skip
     timer = True  # read compare's phase timings
+    extra = {"impact": False} if args.no_impact else {}
     rows, results = [], {"device": device(), "args": vars(args), "timing": [], "rss": []}
     for arch in models:
         model, base = build_model(arch, args.size)
@@ -325,24 +331,25 @@ def run(args: argparse.Namespace) -> int:
             if "c" in methods and not do_c:
                 print(f"skip c    {arch:12s} {n:5d} pairs: its feature maps need {gb:.1f} GB in memory "
                       f"(--c-max-gb {args.c_max_gb:g}; this machine has {total_ram_gb():.0f} GB)", flush=True)  # fmt: skip
-            t: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "w", "n", "a_cpu", "b_cpu", "c_cpu", "recommend", "finalize")}
+            t: dict[str, list[float]] = {k: [] for k in ("a", "b", "c", "w", "n", "a_cpu", "b_cpu", "c_cpu", "recommend", "finalize", "result")}
             for _ in range(args.repeats):
                 if "a" in methods:
                     wall, cpu, _ = timed(method_a, fwd, x, 2 * args.batch)
                     t["a"].append(wall)
                     t["a_cpu"].append(cpu)
                 if "b" in methods:
-                    wall, cpu, (_, phases) = timed(method_b, model, data, timer, layers=layers, batch_size=args.batch)
+                    wall, cpu, (_, phases) = timed(method_b, model, data, timer, layers=layers, batch_size=args.batch, **extra)
                     t["b"].append(wall)
                     t["b_cpu"].append(cpu)
                     t["recommend"].append(phases.get("recommend", float("nan")))
                     t["finalize"].append(phases.get("finalize", float("nan")))
+                    t["result"].append(phases.get("result", float("nan")))
                 if "w" in methods:  # compare again on the same model object: its trace is reused
                     if "_gapviz_tappers" not in model.__dict__:
-                        method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch)
-                    t["w"].append(method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch)[0])
+                        method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch, **extra)
+                    t["w"].append(method_b(model, data, None, warm=True, layers=layers, batch_size=args.batch, **extra)[0])
                 if "n" in methods:  # a first call without recommendations (no calibration)
-                    t["n"].append(method_b(model, data, None, layers=layers, batch_size=args.batch,
+                    t["n"].append(method_b(model, data, None, layers=layers, batch_size=args.batch, **extra,
                                            recommendations=False)[0])  # fmt: skip
                 if do_c:
                     wall, cpu, _ = timed(method_c, base, names, data, 2 * args.batch)
@@ -352,7 +359,7 @@ def run(args: argparse.Namespace) -> int:
             med = {k: statistics.median(v) if v else float("nan") for k, v in t.items()}
             est, est_rec = float("nan"), float("nan")
             if "b" in methods and not args.no_estimated and n == pair_counts[0]:
-                est, phases = method_b(model, data, timer, estimate_real=True, layers=layers, batch_size=args.batch)
+                est, phases = method_b(model, data, timer, estimate_real=True, layers=layers, batch_size=args.batch, **extra)
                 est_rec = phases.get("recommend", float("nan"))
             # what (a)'s own first call adds once (trace, graph optimisation): a script running (a) once pays it
             a_once = first_call - med["a"] / math.ceil(2 * n / (2 * args.batch))
@@ -381,7 +388,8 @@ def _f(v: float, fmt: str = "{:.1f}") -> str:
 def print_row(r: dict, flush: bool = False) -> None:
     print(f"time {r['model']:12s} {r['pairs']:5d} pairs (wall/CPU s): a {_f(r['a'])}/{_f(r['a_cpu'])} "
           f"(first call of the tap model, one batch: {_f(r['a_first_call'])}), "
-          f"b {_f(r['b'])}/{_f(r['b_cpu'])} (recommend {_f(r['recommend'])}, finalize {_f(r['finalize'], '{:.2f}')}), "
+          f"b {_f(r['b'])}/{_f(r['b_cpu'])} (recommend {_f(r['recommend'])}, finalize {_f(r['finalize'], '{:.2f}')}, "
+          f"result {_f(r.get('result', float('nan')))}), "
           f"b warm {_f(r['w'])}, b no-rec {_f(r['n'])}, "
           f"c {_f(r['c'])}/{_f(r['c_cpu'])}, b' {_f(r['b_estimated'])} (recommend {_f(r['b_estimated_recommend'])})",
           flush=flush)  # fmt: skip

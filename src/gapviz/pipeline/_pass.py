@@ -15,6 +15,7 @@ from gapviz._version import __version__
 from gapviz.pipeline._setup import Setup, progress
 from gapviz.pipeline._shards import run_sharded
 from gapviz.pipeline._stream import ShardRun, run_stream
+from gapviz.stats import REGISTRY
 
 __all__ = ["stream"]
 
@@ -53,6 +54,8 @@ def _cache_key(setup: Setup) -> dict:
         "batch_size": int(o.batch_size), "sample_cap": int(o.sample_cap), "seed": int(o.seed),
         "paired": bool(setup.paired), "safe_mode": bool(o.safe_mode), "mask_policy": setup.policy,
         "channels": setup.channels,
+        # the statistics a state holds: a state written by code with other statistics is not reused
+        "statistics": REGISTRY.outputs(),
     }  # fmt: skip
 
 
