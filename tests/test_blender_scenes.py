@@ -89,7 +89,7 @@ def test_python_without_bpy_is_the_same_clear_error(monkeypatch):
 
 
 def test_unknown_engine_is_refused():
-    with pytest.raises(GapvizError, match="unknown engine 'maya'"):
+    with pytest.raises(GapvizError, match="Argument 'engine' must be one of '2d', 'blender' but got 'maya'"):
         render_scene(0, size=SIZE, engine="maya")
 
 

@@ -599,7 +599,7 @@ def test_analysis_size_follows_the_rule_and_resizes_are_recorded(tmp_path):
 
 def test_stream_rejects_bad_options(many_pairs):
     ps = build_pairs(*many_pairs)
-    with pytest.raises(GapvizError, match="batch_size must be an int >= 1"):
+    with pytest.raises(GapvizError, match="Argument 'batch_size' must be an int >= 1 but got"):
         iter_batches(ps, model_size=(8, 8), batch_size=0)
     with pytest.raises(GapvizError, match="model_size"):
         iter_batches(ps, model_size=(8,))

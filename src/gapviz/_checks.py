@@ -25,6 +25,8 @@ Traceback (most recent call last):
 gapviz._errors.GapvizError: --analysis-size must be an int or (height, width) in [8, 8192] but got (4, 4); the default is the images' median size
 >>> check_choice("kind", "image", ("image", "layer"))
 'image'
+>>> check_number("wear", 40, low=0, high=95)
+40.0
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 
 from gapviz._errors import GapvizError
 
-__all__ = ["argument_error", "check_choice", "check_int", "check_size", "is_int"]
+__all__ = ["argument_error", "check_choice", "check_int", "check_number", "check_size", "is_int"]
 
 
 def _subject(name: str) -> str:
@@ -95,3 +97,29 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise argument_error(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
+
+
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 hint: str = "") -> float:
+    """``value`` as a finite ``float`` in ``[low, high]`` (either bound optional), or the one-line error.
+
+    Examples
+    --------
+    >>> check_number("wear", 100, low=0, high=95)
+    Traceback (most recent call last):
+    ...
+    gapviz._errors.GapvizError: Argument 'wear' must be a number in [0, 95] but got 100
+    """
+    if low is not None and high is not None:
+        expected = f"a number in [{low:g}, {high:g}]"
+    elif low is not None:
+        expected = f"a number >= {low:g}"
+    elif high is not None:
+        expected = f"a number <= {high:g}"
+    else:
+        expected = "a finite number"
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    x = float(value) if ok else float("nan")
+    if not (x == x and abs(x) != float("inf")) or (low is not None and x < low) or (high is not None and x > high):
+        raise argument_error(name, expected, value, hint=hint)
+    return x

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gapviz._checks import argument_error, check_size, is_int
 from gapviz._errors import GapvizError
 from gapviz.inputs._png_strips import png_reduced
 from gapviz.inputs._size import reduce_factor
@@ -381,13 +382,9 @@ def probe_size(src: Any, *, name: str | None = None) -> tuple[int, int]:
 
 
 def _check_size(size: Any, what: str = "size") -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise GapvizError(f"{what} must be a (height, width) pair of positive ints, got {size!r}") from None
-    if h <= 0 or w <= 0:
-        raise GapvizError(f"{what} must be a (height, width) pair of positive ints, got {size!r}")
-    return h, w
+    if is_int(size):  # one int is not a size here: (height, width) only
+        raise argument_error(what, "a (height, width) pair of ints >= 1", size)
+    return check_size(what, size, low=1)
 
 
 def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

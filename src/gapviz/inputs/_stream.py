@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from gapviz._checks import argument_error, check_int
 from gapviz._errors import GapvizError
 from gapviz.inputs._boxes import box_of_mask, estimate_mask_in_box, item_key, scale_box
 from gapviz.inputs._decode import (
@@ -141,7 +142,7 @@ class Batch:
     def view(self, side: str) -> SideView:
         """The fields of one side, so that callers can loop over ``("real", "synth")``."""
         if side not in SIDES:
-            raise GapvizError(f"side must be 'real' or 'synth', got {side!r}")
+            raise argument_error("side", "'real' or 'synth'", side)
         return SideView(
             getattr(self, side),
             getattr(self, f"{side}_analysis"),
@@ -410,13 +411,8 @@ class BatchStream:
     ) -> None:
         if not isinstance(pairset, PairSet):
             raise GapvizError(f"iter_batches needs a PairSet from build_pairs, got {type(pairset).__name__}")
-        for name, value, low in (
-            ("batch_size", batch_size, 1),
-            ("prefetch", prefetch, 1),
-            ("workers", workers, 0),
-        ):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise GapvizError(f"{name} must be an int >= {low}, got {value!r}")
+        for name, value, low in (("batch_size", batch_size, 1), ("prefetch", prefetch, 1), ("workers", workers, 0)):
+            check_int(name, value, low=low)
         model_size = None if model_size is None else _check_size(model_size, "model_size")
         self.analysis_size = resolve_analysis_size(pairset, analysis_size, model_size)
         self.model_size = self.analysis_size if model_size is None else model_size

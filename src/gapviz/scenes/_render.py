@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gapviz._checks import check_int
+from gapviz._checks import check_choice, check_int, check_number
 from gapviz._errors import GapvizError
 from gapviz.scenes._background import make_background, smooth_noise
 from gapviz.scenes._geometry import (
@@ -46,13 +46,7 @@ def _check_size(size: Any) -> int:
 def _check_wear(wear: Any) -> float | None:
     if wear is None:
         return None
-    try:
-        value = float(wear)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(wear, bool) or not 0.0 <= value <= WEAR_MAX:
-        raise GapvizError(f"wear must be a percentage in [0, {WEAR_MAX:g}], got {wear!r}")
-    return value
+    return check_number("wear", wear, low=0.0, high=WEAR_MAX, hint="it is the wear in percent of the wire diameter")
 
 
 #: rendering engines: the 2D compositor of this module, or Cycles via `gapviz.scenes.blender`
@@ -60,9 +54,7 @@ ENGINES = ("2d", "blender")
 
 
 def _check_engine(engine: Any) -> str:
-    if engine not in ENGINES:
-        raise GapvizError(f"unknown engine {engine!r}; expected one of {', '.join(map(repr, ENGINES))}")
-    return engine
+    return check_choice("engine", engine, ENGINES)
 
 
 def _blender(requests: list, size: int, samples: int | None) -> list:
