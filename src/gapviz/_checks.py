@@ -31,8 +31,9 @@ gapviz._errors.GapvizError: --analysis-size must be an int or (height, width) in
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gapviz._errors import GapvizError
@@ -55,18 +56,22 @@ def is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _bounded(kind: str, low: Any, high: Any, fmt: Callable[[Any], str]) -> str:
+    """``kind`` with its bounds as the messages say them: ``in [low, high]``, ``>= low``, ``<= high``."""
+    if low is not None and high is not None:
+        return f"{kind} in [{fmt(low)}, {fmt(high)}]"
+    if low is not None:
+        return f"{kind} >= {fmt(low)}"
+    if high is not None:
+        return f"{kind} <= {fmt(high)}"
+    return kind
+
+
 def check_int(
     name: str, value: Any, *, low: int | None = None, high: int | None = None, hint: str = ""
 ) -> int:
     """``value`` as an ``int`` in ``[low, high]`` (either bound optional), or the one-line error."""
-    if low is not None and high is not None:
-        expected = f"an int in [{low}, {high}]"
-    elif low is not None:
-        expected = f"an int >= {low}"
-    elif high is not None:
-        expected = f"an int <= {high}"
-    else:
-        expected = "an int"
+    expected = _bounded("an int", low, high, str)
     if not is_int(value) or (low is not None and value < low) or (high is not None and value > high):
         raise argument_error(name, expected, value, hint=hint)
     return int(value)
@@ -87,8 +92,7 @@ def check_size(
     else:
         size = ()
     if len(size) != 2 or min(size) < low or (high is not None and max(size) > high):
-        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise argument_error(name, f"an int or (height, width) {bounds}", value, hint=hint)
+        raise argument_error(name, _bounded("an int or (height, width)", low, high, str), value, hint=hint)
     return size  # type: ignore[return-value]
 
 
@@ -110,16 +114,9 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
     ...
     gapviz._errors.GapvizError: Argument 'wear' must be a number in [0, 95] but got 100
     """
-    if low is not None and high is not None:
-        expected = f"a number in [{low:g}, {high:g}]"
-    elif low is not None:
-        expected = f"a number >= {low:g}"
-    elif high is not None:
-        expected = f"a number <= {high:g}"
-    else:
-        expected = "a finite number"
+    expected = _bounded("a number", low, high, "{:g}".format) if (low, high) != (None, None) else "a finite number"
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     x = float(value) if ok else float("nan")
-    if not (x == x and abs(x) != float("inf")) or (low is not None and x < low) or (high is not None and x > high):
+    if not math.isfinite(x) or (low is not None and x < low) or (high is not None and x > high):
         raise argument_error(name, expected, value, hint=hint)
     return x

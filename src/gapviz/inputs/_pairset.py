@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gapviz._errors import GapvizError
+from gapviz._checks import check_choice
 
 SIDES = ("real", "synth")
 
@@ -182,8 +182,7 @@ class PairSet:
         >>> len(ps), [it.stem for it in ps.items("synth")]
         (0, ['b', 'c', 'd'])
         """
-        if side not in SIDES:
-            raise GapvizError(f"side must be 'real' or 'synth', got {side!r}")
+        check_choice("side", side, SIDES)
         return self.real_items if side == "real" else self.synth_items
 
     def mask_counts(self) -> dict[str, dict[str, int]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gapviz._checks import argument_error, check_int
+from gapviz._checks import check_choice, check_int
 from gapviz._errors import GapvizError
 from gapviz.inputs._boxes import box_of_mask, estimate_mask_in_box, item_key, scale_box
 from gapviz.inputs._decode import (
@@ -141,8 +141,7 @@ class Batch:
 
     def view(self, side: str) -> SideView:
         """The fields of one side, so that callers can loop over ``("real", "synth")``."""
-        if side not in SIDES:
-            raise argument_error("side", "'real' or 'synth'", side)
+        check_choice("side", side, SIDES)
         return SideView(
             getattr(self, side),
             getattr(self, f"{side}_analysis"),

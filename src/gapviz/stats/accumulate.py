@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from gapviz._checks import check_int
+from gapviz._checks import check_choice, check_int
 from gapviz._errors import GapvizError
 from gapviz.stats.decay import decay_slope
 from gapviz.stats.inference import SetStat, Stat, derive_seed, json_float, paired_stat, unpaired_stat
@@ -355,8 +355,7 @@ class PairAccumulator:
 
     def side_values(self, side: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Pair ids and per-image statistics of one side (``"real"`` or ``"synth"``), sorted by id."""
-        if side not in SIDES:
-            raise GapvizError(f"side must be 'real' or 'synth', got {side!r}")
+        check_choice("side", side, SIDES)
         return self._column(_IMAGE, side)
 
     def pair_values(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
