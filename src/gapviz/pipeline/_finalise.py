@@ -14,7 +14,7 @@ from gapviz._errors import GapvizError
 from gapviz._run_warnings import layer_warnings
 from gapviz.pipeline._setup import Setup
 from gapviz.pipeline._stream import ShardRun
-from gapviz.recommend import calibrate
+from gapviz.recommend import Recommendation, calibrate
 from gapviz.recommend import recommend as recommend_rules
 from gapviz.recommend._sampler import calibration_measure
 from gapviz.result import LayerResult
@@ -67,7 +67,7 @@ def finalise(setup: Setup, run: ShardRun) -> Final:
     return Final(stats=final, layers=layer_results)
 
 
-def recommend(setup: Setup, run: ShardRun, final: Final) -> tuple[list[dict], Any]:
+def recommend(setup: Setup, run: ShardRun, final: Final) -> tuple[list[Recommendation], Any]:
     """The recommendations and the calibration behind their amounts (([], None) when they are off)."""
     if not setup.recommendations:
         return [], None

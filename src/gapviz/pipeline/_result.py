@@ -70,13 +70,14 @@ def thumbnails(pairset: Any, table: Any, recs: Sequence[Mapping]) -> tuple[dict,
     return out, notes
 
 
-def _model_impact(setup: Setup, run: ShardRun, recs: list) -> tuple[dict, list]:
-    """`gapviz.impact.measure_model_impact` on the kept pairs; ({}, []) when it is off."""
+def _model_impact(setup: Setup, run: ShardRun, recs: list) -> tuple[dict, list, list]:
+    """`gapviz.impact.measure_model_impact` on the kept pairs: the ``model_impact`` block, the
+    recommendations with their impact, the attribution maps; ({}, recs, []) when it is off."""
     o, sample = setup.opts, run.impact_sample
     if not o.impact:
-        return {}, []
+        return {}, recs, []
     if not setup.paired or sample is None or len(sample) < 2:
-        return {"notes": ["the sets are not paired, so no model impact was measured"]}, []
+        return {"notes": ["the sets are not paired, so no model impact was measured"]}, recs, []
     attribution = o.attribution
     if attribution is None:
         attribution = setup.model_size[0] * setup.model_size[1] <= ATTRIBUTION_AUTO_PIXELS
@@ -86,7 +87,7 @@ def _model_impact(setup: Setup, run: ShardRun, recs: list) -> tuple[dict, list]:
         batch_size=2 * o.batch_size, seed=o.seed, n_boot=o.n_boot, label_scale=o.label_scale,
         model_path=setup.source.path, attribution_pairs=o.attribution_pairs,
     )  # fmt: skip
-    return {**block, "recommendations": new_recs}, maps
+    return block, new_recs, maps
 
 
 def _data(setup: Setup, run: ShardRun, thumbnail_notes: list) -> dict:
@@ -160,9 +161,7 @@ def _parameters(setup: Setup, run: ShardRun, model_impact: dict, calibration: An
 def build_result(setup: Setup, run: ShardRun, final: Final, recs: list, calibration: Any) -> GapResult:
     """The `GapResult`: model impact on the recommendations, pair table, thumbnails, and every record."""
     o = setup.opts
-    model_impact, attribution_maps = _model_impact(setup, run, recs)
-    if model_impact.get("recommendations") is not None:
-        recs = model_impact.pop("recommendations")
+    model_impact, recs, attribution_maps = _model_impact(setup, run, recs)
     pair_table = _pair_table(run.acc, setup.pairset)
     thumbs, thumbnail_notes = thumbnails(setup.pairset, pair_table, recs)
     data = _data(setup, run, thumbnail_notes)
